@@ -1,0 +1,20 @@
+# The two commands a new user needs:
+#   make demo   sets up .venv (llama.cpp build for this CPU, rajudge, demo model), judges an example
+#   make test   sets up .venv the same way and runs the test suite (what .ci/run runs)
+VENV ?= .venv
+
+.PHONY: setup demo test lint
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/bin/rajudge score examples/candidates.jsonl -p concise -p helpful
+
+test: setup
+	$(VENV)/bin/ruff check rajudge tests
+	$(VENV)/bin/python -m pytest -q
+
+lint:
+	$(VENV)/bin/ruff check rajudge tests
+	$(VENV)/bin/ruff format --check rajudge tests
