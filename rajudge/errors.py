@@ -1,0 +1,62 @@
+"""One exception tree for everything rajudge reports to a user.
+
+    RajudgeError                 base; str() is the one line a user sees
+    ├── UsageError               bad flags or arguments (exit 2)
+    │   ├── PrincipleError       unknown principle, bad principle YAML (names file and key)
+    │   └── ConfigError          bad config file or environment value
+    ├── InputError               one bad input line or item (names file:line); others go on
+    │   └── ContextOverflowError an item that does not fit the context (tokens needed vs available)
+    └── ModelError               missing, non-GGUF, unloadable or unsuitable model (exit 3)
+        └── BackendError         the engine failed while judging
+
+Errors that belong to one item (InputError) are collected and reported per item; the others end
+the command. The CLI maps each class to an exit code in one table (rajudge.cli.errors).
+"""
+
+from __future__ import annotations
+
+
+class RajudgeError(Exception):
+    """Base class: the message is complete and meant for the user."""
+
+
+class UsageError(RajudgeError):
+    """The command line asks for something that cannot be done."""
+
+
+class PrincipleError(UsageError):
+    """A principle name, file or field is wrong."""
+
+
+class ConfigError(UsageError):
+    """A config file or environment variable holds a bad value."""
+
+
+class InputError(RajudgeError):
+    """One input line or item is wrong; `where` is "file:line" (or an item id)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+        self.message = message
+
+
+class ContextOverflowError(InputError):
+    """An item needs more tokens than the context holds; it is skipped, never truncated."""
+
+    def __init__(self, where: str, needed: int, available: int) -> None:
+        super().__init__(
+            where,
+            f"needs {needed} tokens but the context holds {available}; "
+            "skipped (raise --ctx or shorten the item)",
+        )
+        self.needed = needed
+        self.available = available
+
+
+class ModelError(RajudgeError):
+    """The model cannot be found, read or used."""
+
+
+class BackendError(ModelError):
+    """The inference engine failed."""

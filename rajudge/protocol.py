@@ -1,0 +1,74 @@
+"""The RewardAnything framing: system prompt, user JSON, name masking. Pure functions.
+
+The system prompt is reproduced verbatim from the reference package `rewardanything` 1.0.1
+(processing.py, Apache-2.0, Yu et al., arXiv 2506.03637): the trained judge saw exactly this
+text, and any rewording costs accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+
+from rajudge.records import Item
+
+PROTOCOL_VERSION = 1  # bump when the framing changes, so cached results are not reused
+
+SYSTEM_PROMPT = """
+You are an evaluator judging model responses based on a given **evaluation principle**. Your primary goal is to assess how well each response for the prompt adheres to the principle, placing this above typical general preferences, though you should not endorse harmful content.
+
+Your task:
+1. Read the principle, prompt, and all responses carefully and consider how each response aligns with the principle, **briefly in a concise thinking process**
+2. Score each response from 1-5:
+   - 5: Perfect adherence + excellent quality
+   - 4: Strong adherence with minor limitations
+   - 3: Basic adherence
+   - 2: Partial adherence with key omissions
+   - 1: Poor adherence or contradicts principle
+3. Sort responses from best to worst (distinguish between same scores)
+
+Use the scoring scale accurately based on merit - don't compress scores if responses show significant quality differences. If responses vary substantially in quality, utilize the full range (1-5) to reflect these differences.
+
+Output ONLY this JSON format:
+{
+  "scores": {"model-1": 2, "model-2": 4, ...},
+  "best-to-worst": ["model-2", "model-1", ...]
+}
+"""  # noqa: E501  (verbatim)
+
+
+def masked_name(index: int) -> str:
+    """The name the judge sees for the response at 0-based masked position `index`."""
+    return f"model-{index + 1}"
+
+
+def masked_order(item: Item, seed: int) -> list[str]:
+    """Real response names in the order the judge sees them (model-1 first).
+
+    The shuffle depends only on the seed and the item's id and response names (not their input
+    order), never on global random state, so an item is presented identically wherever and
+    whenever it is judged.
+    """
+    names = sorted(item.responses)
+    key = json.dumps([seed, item.id, names], ensure_ascii=False).encode()
+    rng = random.Random(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+    rng.shuffle(names)
+    return names
+
+
+def user_message(principle: str, prompt: str, masked_responses: dict[str, str]) -> str:
+    """The user turn: the JSON text of principle, prompt and masked responses."""
+    return json.dumps(
+        {"principle": principle, "prompt": prompt, "responses": masked_responses},
+        ensure_ascii=False,
+    )
+
+
+def judge_messages(principle: str, item: Item, order: list[str]) -> list[dict[str, str]]:
+    """System and user messages for judging `item`, responses presented in `order`."""
+    masked = {masked_name(i): item.responses[name] for i, name in enumerate(order)}
+    return [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": user_message(principle, item.prompt, masked)},
+    ]
