@@ -1,0 +1,1 @@
+"""The shipped principle library: YAML files only, read with importlib.resources."""
