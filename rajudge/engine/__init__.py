@@ -1,0 +1,1 @@
+"""Inference backends: the contract (base) and its implementations."""
