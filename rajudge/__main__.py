@@ -1,0 +1,3 @@
+from rajudge.cli import main
+
+main()

@@ -1,0 +1,238 @@
+"""The installed `rajudge` command, end to end, in subprocesses, on the real demo model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+FAST = ["--ctx", "2048", "--rationale-tokens", "8", "--threads", "2"]
+RAJUDGE = Path(sys.executable).with_name("rajudge")
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    """Run `python -m rajudge ARGS` in tmp_path with isolated user directories."""
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "COLUMNS": "100",
+    }
+    env.pop("RAJUDGE_MODEL", None)
+
+    def invoke(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "rajudge", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+
+    return invoke
+
+
+def jsonl(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def write_lines(path: Path, rows: list[dict | str]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+GROUPED = [
+    {"id": "q1", "prompt": "Name a primary colour.", "responses": {"a": "Red.", "b": "Purple."}},
+    {"id": "q2", "prompt": "2 + 2?", "responses": ["4", "Four, because 2 + 2 = 4.", "5"]},
+]
+
+
+def test_installed_entry_point_in_a_shell_pipeline(tmp_path: Path) -> None:
+    source = write_lines(tmp_path / "in.jsonl", GROUPED)
+    command = f"cat {source} | {RAJUDGE} score - -p concise {' '.join(FAST)} | cat"
+    done = subprocess.run(
+        command, shell=True, capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    records = jsonl(done.stdout)
+    assert [r["id"] for r in records] == ["q1", "q2"]
+    assert sorted(records[1]["ranking"]) == ["response-1", "response-2", "response-3"]
+    assert "demo model" in done.stderr  # the demo-grade notice goes to stderr, not the data
+
+
+def test_output_schema(run: Run, tmp_path: Path) -> None:
+    write_lines(tmp_path / "in.jsonl", GROUPED[:1])
+    done = run("score", "in.jsonl", "-p", "concise", "-o", "out.jsonl", *FAST)
+    assert done.returncode == 0, done.stderr
+    (record,) = jsonl((tmp_path / "out.jsonl").read_text())
+    assert set(record) == {"schema", "id", "ranking", "composite", "judgments", "model", "mode"}
+    assert record["composite"] is None and record["mode"] == "fast"
+    (judgment,) = record["judgments"]
+    assert judgment["principle"]["name"] == "concise"
+    assert sorted(judgment["ranking"]) == ["a", "b"] == list(judgment["responses"])
+    for scored in judgment["responses"].values():
+        assert scored["score"] in range(1, 6) and len(scored["distribution"]) == 5
+    assert set(judgment["timings"]) == {
+        "prompt_tokens",
+        "reused_tokens",
+        "generated_tokens",
+        "seconds",
+    }
+
+
+def test_every_input_shape(run: Run, tmp_path: Path) -> None:
+    rows = [
+        {"id": "g", "prompt": "Hi?", "responses": {"x": "Hello.", "y": "Go away."}},
+        {"prompt_id": "f", "prompt": "Capital of Spain?", "response": "Madrid.", "model": "m1"},
+        {
+            "id": "p",
+            "prompt": [{"role": "user", "content": "Say yes."}],
+            "chosen": "Yes.",
+            "rejected": "No.",
+        },
+        {"prompt_id": "f", "prompt": "Capital of Spain?", "response": "Paris.", "model": "m2"},
+    ]
+    write_lines(tmp_path / "in.jsonl", rows)
+    done = run("score", "in.jsonl", "-p", "helpful", *FAST)
+    assert done.returncode == 0, done.stderr
+    records = jsonl(done.stdout)
+    assert [r["id"] for r in records] == ["g", "f", "p"]
+    assert [sorted(r["judgments"][0]["responses"]) for r in records] == [
+        ["x", "y"],
+        ["m1", "m2"],
+        ["chosen", "rejected"],
+    ]
+
+
+def test_item_principles_and_weighted_principle_sets(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "set.yaml").write_text(
+        "principles:\n"
+        "  - use: concise\n    weight: 3\n"
+        "  - name: polite\n    text: Prefer the most courteous response.\n    weight: 1\n"
+    )
+    write_lines(tmp_path / "in.jsonl", GROUPED[:1])
+    done = run("score", "in.jsonl", "-p", "set.yaml", *FAST)
+    assert done.returncode == 0, done.stderr
+    (record,) = jsonl(done.stdout)
+    concise, polite = record["judgments"]
+    assert (concise["principle"]["weight"], polite["principle"]["weight"]) == (3, 1)
+    for name, composite in record["composite"].items():
+        expected = (
+            3 * concise["responses"][name]["expected"] + polite["responses"][name]["expected"]
+        ) / 4
+        assert composite == pytest.approx(expected, abs=1e-3)
+    assert record["ranking"] == sorted(record["composite"], key=lambda n: -record["composite"][n])
+
+    own = [{**GROUPED[0], "principle": "Prefer responses that name a real primary colour."}]
+    write_lines(tmp_path / "own.jsonl", own)
+    done = run("score", "own.jsonl", *FAST)
+    assert done.returncode == 0, done.stderr
+    assert jsonl(done.stdout)[0]["judgments"][0]["principle"]["source"] == "item"
+
+
+def test_bad_lines_and_overlong_items_are_reported_and_the_rest_judged(
+    run: Run, tmp_path: Path
+) -> None:
+    rows = [
+        GROUPED[0],
+        "{not json",
+        {"id": "huge", "prompt": "Summarise.", "responses": {"a": "word " * 3000, "b": "ok"}},
+        GROUPED[1],
+    ]
+    write_lines(tmp_path / "in.jsonl", rows)
+    done = run("score", "in.jsonl", "-p", "concise", *FAST)
+    assert done.returncode == 1
+    assert [r["id"] for r in jsonl(done.stdout)] == ["q1", "q2"]
+    assert "in.jsonl:2: invalid JSON" in done.stderr
+    assert "in.jsonl:3: needs " in done.stderr and "context holds 2048" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_same_input_same_output(run: Run, tmp_path: Path) -> None:
+    write_lines(tmp_path / "in.jsonl", GROUPED)
+    first = run("score", "in.jsonl", "-p", "concise", *FAST)
+    second = run(
+        "score",
+        "in.jsonl",
+        "-p",
+        "concise",
+        "--threads",
+        "1",
+        "--ctx",
+        "2048",
+        "--rationale-tokens",
+        "8",
+    )
+
+    def strip(text: str) -> list[dict]:
+        records = jsonl(text)
+        for r in records:
+            for j in r["judgments"]:
+                j.pop("timings")
+        return records
+
+    assert strip(first.stdout) == strip(second.stdout)
+
+
+def test_inline_prompt_renders_a_table(run: Run) -> None:
+    done = run(
+        "score",
+        "--prompt",
+        "How do I learn Python?",
+        "-r",
+        "Read the tutorial.",
+        "-r",
+        "Code daily, build projects.",
+        "-p",
+        "concise",
+        "--format",
+        "table",
+        *FAST,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "response-1" in done.stdout and "response-2" in done.stdout
+    assert "rank" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["score", "in.jsonl", "-p", "consise"], 2, "did you mean 'concise'"),
+        (["score", "in.jsonl", "-p", "nope.yaml"], 2, "no such principle file"),
+        (["score", "missing.jsonl", "-p", "concise"], 2, "missing.jsonl"),
+        (["score", "in.jsonl", "-p", "concise", "-m", "absent.gguf"], 3, "absent.gguf"),
+        (["score", "in.jsonl", "-p", "concise", "-m", "in.jsonl"], 3, "not a GGUF"),
+        (["score", "in.jsonl", "-p", "concise", "--mode", "slow"], 2, "--mode"),
+        (["score", "in.jsonl", "-p", "concise", "--format", "csv"], 2, "csv"),
+        (["score", "--prompt", "hi", "-p", "concise"], 2, "-r/--response"),
+    ],
+)
+def test_user_mistakes_end_in_one_line_and_an_exit_code(
+    run: Run, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    write_lines(tmp_path / "in.jsonl", GROUPED[:1])
+    done = run(*args)
+    assert done.returncode == code, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_principles_and_models_commands(run: Run) -> None:
+    listed = run("principles", "list")
+    assert listed.returncode == 0 and "concise" in listed.stdout
+    shown = run("principles", "show", "concise")
+    assert shown.returncode == 0 and "concise" in shown.stdout
+    models = run("models")
+    assert models.returncode == 0, models.stderr
+    for fact in ("SmolLM2", "llama", "Q4_1", "135M", "8192", "chatml", "GPU offload"):
+        assert fact in models.stdout
