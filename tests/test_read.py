@@ -18,7 +18,6 @@ from rajudge.errors import InputError, UsageError
 from rajudge.read import ReadResult, parse_lines, read_items
 from rajudge.records import Principle
 
-DATASETS = Path(__file__).parents[1].parent / "shared/datasets"
 SOURCE = "in.jsonl"
 GOOD = {"prompt": "fine", "responses": {"a": "x"}}
 
@@ -168,10 +167,8 @@ def test_pair_becomes_chosen_and_rejected_and_keeps_extra_fields_out() -> None:
     assert item.principle == Principle(name="item", text="follow the instruction", source="item")
 
 
-def test_dataset_sample_reads_cleanly() -> None:
-    path = DATASETS / "llmbar.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
+def test_dataset_sample_reads_cleanly(datasets_dir: Path) -> None:
+    path = datasets_dir / "llmbar.jsonl"
     with path.open("rb") as lines:
         result = parse_lines(list(islice(lines, 10)), str(path))
     assert not result.errors
