@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +32,10 @@ class Backend(Protocol):
     model_name: str
     settings: EngineSettings
 
-    def judge(self, item: Item, principle: Principle) -> Judgment: ...
+    def judge(
+        self, item: Item, principle: Principle, order: Sequence[str] | None = None
+    ) -> Judgment:
+        """Judge `item`; `order` overrides the seeded shuffle (for swap and permutation tests)."""
+        ...
 
     def close(self) -> None: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import warnings
 import zlib
+from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
 
@@ -75,12 +76,14 @@ class LlamaBackend:
         )
         self._skeletons: dict[tuple[int, str], ScoreSkeleton] = {}
 
-    def judge(self, item: Item, principle: Principle) -> Judgment:
+    def judge(
+        self, item: Item, principle: Principle, order: Sequence[str] | None = None
+    ) -> Judgment:
         started = time.perf_counter()
         settings = self.settings
         thinking = settings.mode == "reasoning"
         explain = not thinking and settings.rationale_tokens > 0
-        order = masked_order(item, settings.seed)
+        order = list(order) if order is not None else masked_order(item, settings.seed)
         system, user = (m["content"] for m in judge_messages(principle.text, item, order))
         prompt = self._prompt_tokens(system, user, thinking)
         skeleton = self._skeleton(len(order), "}" + _RATIONALE_TAIL if explain else "}")
