@@ -2,19 +2,24 @@
 
 The data's path through the package: read (JSONL in) -> principles -> protocol (the
 RewardAnything framing) -> engine (llama.cpp) -> scoring (answer skeleton) -> output.
+From Python, `Judge` loads a model once and judges; `reward_function` makes a GRPO reward.
 """
 
 from rajudge.engine.base import EngineSettings
 from rajudge.errors import RajudgeError
+from rajudge.judge import DemoModelWarning, Judge
 from rajudge.principles import library, load_file, resolve
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
+from rajudge.reward import reward_function
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DemoModelWarning",
     "EngineSettings",
     "Item",
     "ItemResult",
+    "Judge",
     "Judgment",
     "Principle",
     "RajudgeError",
@@ -23,4 +28,5 @@ __all__ = [
     "library",
     "load_file",
     "resolve",
+    "reward_function",
 ]

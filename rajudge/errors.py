@@ -5,7 +5,8 @@
     │   ├── PrincipleError       unknown principle, bad principle YAML (names file and key)
     │   └── ConfigError          bad config file or environment value
     ├── InputError               one bad input line or item (names file:line); others go on
-    │   └── ContextOverflowError an item that does not fit the context (tokens needed vs available)
+    │   ├── ContextOverflowError an item that does not fit the context (tokens needed vs available)
+    │   └── ServerItemError      a judge server failed on one item, or answered outside the schema
     └── ModelError               missing, non-GGUF, unloadable or unsuitable model (exit 3)
         └── BackendError         the engine failed while judging
 
@@ -52,6 +53,14 @@ class ContextOverflowError(InputError):
         )
         self.needed = needed
         self.available = available
+
+
+class ServerItemError(InputError):
+    """A judge server could not judge one item; other items go on.
+
+    The request failed after its retries, or the answer broke the score schema twice: never
+    turned into a guessed score.
+    """
 
 
 class ModelError(RajudgeError):

@@ -107,9 +107,9 @@ class GGUFInfo:
 def read_metadata(path: str | Path) -> GGUFInfo:
     """Parse the header of the GGUF file at `path`; any problem is one ModelError line."""
     path = Path(path)
-    if path.is_dir():
-        raise ModelError(f"{path} is a directory, not a GGUF file")
     try:
+        if path.is_dir():
+            raise ModelError(f"{path} is a directory, not a GGUF file")
         with io.BufferedReader(io.FileIO(path), buffer_size=_BUFFER) as f:
             size = path.stat().st_size
             return _parse(_Reader(f, path, size))

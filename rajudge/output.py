@@ -18,18 +18,29 @@ stable interface (bump `SCHEMA_VERSION` when it changes incompatibly):
                 "expected": 3.8712,            # mean of the distribution, 4 decimals
                 "distribution": [0.0, 0.0123, 0.1042, 0.8756, 0.0079]},  # P(1..5)
           ...},
+        "distribution_source": "logprobs",     # "one-hot": the server gave no log-probabilities,
+                                               # so distribution is 1 at the written score
         "rationale": "...",                    # the judge's reasoning ("" when it gave none)
         "timings": {"prompt_tokens": 812, "reused_tokens": 640,
-                    "generated_tokens": 37, "seconds": 1.204}}],
+                    "generated_tokens": 37, "seconds": 1.204,
+                    "cached": false}}],        # true: taken from the result cache; the numbers
+                                               # are those of the original judgment
      "model": "RewardAnything-8B-v1-Q4_K_M",
-     "mode": "fast"}                           # "fast" or "reasoning"
+     "mode": "fast",                           # "fast" or "reasoning"
+     "key": "3f9a0c1e27b4d865"}                # hash of item, principles, weights, model file
+                                               # and settings: what --resume matches on
 
 `--format jsonl` writes one record per line as each item finishes; `--format json` writes one
-array of records when the run ends.
+array of records when the run ends. Fields are only ever added within a schema version.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 import orjson
@@ -43,6 +54,7 @@ from rajudge.records import ItemResult, Judgment, Principle, ResponseScore, Timi
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "jsonl", "json")
+_RECORD_START = b'{"schema":'  # how every JSONL line rajudge writes begins
 HEADING_EXCERPT = 70  # characters of the prompt shown above an item's table
 NAME_WIDTH = 32  # longer response names are ellipsised in the table
 
@@ -65,6 +77,7 @@ def result_record(result: ItemResult) -> dict[str, Any]:
         ],
         "model": first.model,
         "mode": first.mode,
+        "key": result.key,
     }
 
 
@@ -74,6 +87,7 @@ def _judgment_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
         "principle": _principle_record(judgment.principle),
         "ranking": list(judgment.ranking),
         "responses": {name: _score_record(by_name[name]) for name in names},
+        "distribution_source": judgment.distribution_source,
         "rationale": judgment.rationale,
         "timings": _timings_record(judgment.timings),
     }
@@ -103,6 +117,7 @@ def _timings_record(timings: Timings) -> dict[str, Any]:
         "reused_tokens": timings.reused_tokens,
         "generated_tokens": timings.generated_tokens,
         "seconds": round(timings.seconds, 3),
+        "cached": timings.cached,
     }
 
 
@@ -137,9 +152,10 @@ class JsonWriter:
     The stream belongs to the caller and stays open.
     """
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, earlier: Sequence[dict[str, Any]] = ()) -> None:
+        """`earlier`: records a resumed run keeps, which come first."""
         self._stream = stream
-        self._records: list[dict[str, Any]] = []
+        self._records: list[dict[str, Any]] = list(earlier)
 
     def write(self, result: ItemResult) -> None:
         self._records.append(result_record(result))
@@ -148,6 +164,109 @@ class JsonWriter:
         option = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
         self._stream.write(orjson.dumps(self._records, option=option))
         self._stream.flush()
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What an earlier run left in an output file, for --resume."""
+
+    records: list[dict[str, Any]]
+    torn: bool = False  # JSONL that ends in a half-written line (a crash mid-write)
+
+
+def read_earlier(path: Path, fmt: str) -> Earlier:
+    """The records in an output file of `fmt` ("jsonl" or "json"); none if there is no file.
+
+    A JSONL file's last line is torn when it has no newline or is not valid JSON, and the file
+    is rajudge's (records before it, or the line starts like one): it is left out and redone.
+    Anything else that is not a record of rajudge score is a UsageError: --resume never
+    rewrites a file it did not write.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Earlier(records=[])
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read it to resume: {exc.strerror or exc}") from None
+    if fmt == "json":
+        return Earlier(records=_json_records(path, data))
+    lines = data.removesuffix(b"\n").split(b"\n") if data else []
+    records: list[dict[str, Any]] = []
+    for number, line in enumerate(lines, start=1):
+        if number == len(lines) and _torn(line, data.endswith(b"\n"), bool(records)):
+            return Earlier(records=records, torn=True)
+        try:
+            records.append(_record(orjson.loads(line)))
+        except ValueError as exc:
+            raise _not_resumable(f"{path}:{number}", exc) from None
+    return Earlier(records=records)
+
+
+def reopen_jsonl(path: Path, earlier: Earlier, kept: Sequence[dict[str, Any]]) -> BinaryIO:
+    """A resumed JSONL output, open for appending once it holds only the `kept` records.
+
+    The file is rewritten (in one step) only when a torn line or a dropped record must go.
+    """
+    if earlier.torn or len(kept) < len(earlier.records):
+        with atomic_replace(path) as stream:
+            for record in kept:
+                stream.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+    return path.open("ab")
+
+
+@contextmanager
+def atomic_replace(path: Path) -> Iterator[BinaryIO]:
+    """A stream whose bytes replace `path` in one step when the block ends without an error.
+
+    Until then `path` keeps its old content, whatever happens to this process.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _json_records(path: Path, data: bytes) -> list[dict[str, Any]]:
+    if not data.strip():
+        return []
+    try:
+        records = orjson.loads(data)
+        if not isinstance(records, list):
+            raise ValueError("not a JSON array")
+        return [_record(record) for record in records]
+    except ValueError as exc:
+        raise _not_resumable(str(path), exc) from None
+
+
+def _torn(line: bytes, newline: bool, after_records: bool) -> bool:
+    """A last line cut short by a crash: no newline or invalid JSON, in a file of rajudge's."""
+    if not (after_records or line.startswith(_RECORD_START)):
+        return False
+    if not newline:
+        return True
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return True
+    return False
+
+
+def _record(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict) or "schema" not in value or "id" not in value:
+        raise ValueError("not a record of rajudge score")
+    return value
+
+
+def _not_resumable(where: str, exc: ValueError) -> UsageError:
+    return UsageError(
+        f"{where}: {exc}; --resume only continues an output of rajudge score "
+        "(drop --resume to overwrite the file)"
+    )
 
 
 class TableWriter:
@@ -257,4 +376,11 @@ def _rationales(result: ItemResult) -> list[Text]:
 def _footer(result: ItemResult) -> Text:
     first = result.judgments[0]
     seconds = sum(j.timings.seconds for j in result.judgments)
-    return Text(f"{first.model} · {first.mode} · {seconds:.2f} s", style="dim")
+    cached = sum(j.timings.cached for j in result.judgments)
+    if cached == len(result.judgments):
+        source = " · from the cache"
+    elif cached:
+        source = f" · {cached} of {len(result.judgments)} from the cache"
+    else:
+        source = ""
+    return Text(f"{first.model} · {first.mode} · {seconds:.2f} s{source}", style="dim")

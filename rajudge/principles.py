@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from dataclasses import replace
 from functools import cache
 from importlib.resources import files
@@ -23,6 +24,7 @@ _LIBRARY_PACKAGE = "rajudge.library"  # pyproject maps this package to the top-l
 _YAML_SUFFIXES = (".yaml", ".yml")
 _FIELDS = ("name", "text", "description", "tags", "weight")
 _USE_FIELDS = ("use", "weight")
+_SHOWN = 60  # longest quoted value in a message: a huge value must not become a huge error line
 
 
 def library() -> dict[str, Principle]:
@@ -43,7 +45,9 @@ def load_file(path: str | Path) -> list[Principle]:
     if isinstance(data, dict) and "principles" in data:
         extra = [key for key in data if key != "principles"]
         if extra:
-            raise _error(label, "", f"unknown key {extra[0]!r}; a set holds only 'principles'")
+            raise _error(
+                label, "", f"unknown key {_shown(extra[0])}; a set holds only 'principles'"
+            )
         entries, prefix = data["principles"], "principles"
         if not isinstance(entries, list):
             raise _error(label, prefix, f"must be a list of principles, got {_kind(entries)}")
@@ -64,7 +68,9 @@ def load_file(path: str | Path) -> list[Principle]:
         if principle.name in first_at:
             key = _key(at, "use" if isinstance(entry, dict) and "use" in entry else "name")
             raise _error(
-                label, key, f"duplicate name {principle.name!r} (also {first_at[principle.name]})"
+                label,
+                key,
+                f"duplicate name {_shown(principle.name)} (also {first_at[principle.name]})",
             )
         first_at[principle.name] = at
         principles.append(principle)
@@ -80,13 +86,16 @@ def resolve(spec: str) -> list[Principle]:
     if text in shipped:
         return [shipped[text]]
     if Path(text).suffix.lower() in _YAML_SUFFIXES:
-        if not Path(text).is_file():
+        if not os.path.isfile(text):  # unlike Path.is_file, False for a name too long
             raise PrincipleError(f"{text}: no such principle file")
         return load_file(text)
     if len(text.split()) > 1:
+        if not _is_unicode(text):
+            raise PrincipleError(f"principle text is not valid UTF-8: {_shown(text)}")
         return [Principle(name="inline", text=text, source="inline")]
     raise PrincipleError(
-        f"unknown principle {text!r}{_suggestion(text, shipped)}; see `rajudge principles list`, "
+        f"unknown principle {_shown(text)}{_suggestion(text, shipped)}; "
+        "see `rajudge principles list`, "
         "or give a .yaml file or a whole sentence"
     )
 
@@ -102,7 +111,7 @@ class _StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {_shown(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep)
@@ -143,6 +152,8 @@ def _parse_yaml(text: str, label: str) -> object:
         raise PrincipleError(f"{where}: invalid YAML: {detail}") from exc
     except yaml.YAMLError as exc:
         raise PrincipleError(f"{label}: invalid YAML: {' '.join(str(exc).split())}") from exc
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise PrincipleError(f"{label}: invalid YAML: collections nested too deeply") from None
 
 
 def _entry(entry: object, label: str, at: str) -> Principle:
@@ -162,7 +173,7 @@ def _use(entry: dict[Any, Any], label: str, at: str) -> Principle:
         raise _error(
             label,
             _key(at, "use"),
-            f"no library principle {name!r}{_suggestion(str(name), shipped)}; "
+            f"no library principle {_shown(name)}{_suggestion(str(name), shipped)}; "
             "see `rajudge principles list`",
         )
     if "weight" not in entry:
@@ -196,7 +207,7 @@ def _check_keys(entry: dict[Any, Any], allowed: tuple[str, ...], label: str, at:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-            raise _error(label, at, f"unknown key {key!r} ({hint})")
+            raise _error(label, at, f"unknown key {_shown(key)} ({hint})")
 
 
 def _string(value: object, label: str, at: str, empty_ok: bool = False) -> str:
@@ -205,7 +216,18 @@ def _string(value: object, label: str, at: str, empty_ok: bool = False) -> str:
     text = value.strip()
     if not text and not empty_ok:
         raise _error(label, at, "must not be empty")
+    if not _is_unicode(text):
+        raise _error(label, at, f"must be valid Unicode text, got {_shown(text)}")
     return text
+
+
+def _is_unicode(text: str) -> bool:
+    """False for lone surrogates: YAML escapes like "\\ud800", undecodable bytes in argv."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _tags(value: object, label: str, at: str) -> tuple[str, ...]:
@@ -217,7 +239,7 @@ def _tags(value: object, label: str, at: str) -> tuple[str, ...]:
 def _weight(value: object, label: str, at: str) -> float:
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if number is None or not math.isfinite(number) or number <= 0:
-        raise _error(label, _key(at, "weight"), f"must be a positive number, got {value!r}")
+        raise _error(label, _key(at, "weight"), f"must be a positive number, got {_shown(value)}")
     return float(number)
 
 
@@ -230,7 +252,13 @@ def _kind(value: object) -> str:
     """How a wrong value reads in a message: scalars as written, containers by type."""
     if isinstance(value, dict | list):
         return f"a {'mapping' if isinstance(value, dict) else 'list'}"
-    return "nothing" if value is None else repr(value)
+    return "nothing" if value is None else _shown(value)
+
+
+def _shown(value: object) -> str:
+    """A value quoted in a message, cut short so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"
 
 
 def _key(at: str, key: str) -> str:

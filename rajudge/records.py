@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Mode = Literal["fast", "reasoning"]
+# Where a judgment's score distributions come from: the model's probabilities of the five score
+# tokens, or, from a server that gives no log-probabilities, all mass on the score it returned.
+DistributionSource = Literal["logprobs", "one-hot"]
 SCORE_LEVELS = (1, 2, 3, 4, 5)
 
 
@@ -52,6 +55,7 @@ class Timings:
     reused_tokens: int  # of those, found already in the KV cache
     generated_tokens: int  # tokens decoded after the prompt (forced and free)
     seconds: float
+    cached: bool = False  # taken from the result cache: the numbers are the original judgment's
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class Judgment:
     model: str
     mode: Mode
     timings: Timings
+    distribution_source: DistributionSource = "logprobs"
 
     @property
     def ranking(self) -> tuple[str, ...]:
@@ -77,6 +82,7 @@ class ItemResult:
 
     item: Item
     judgments: tuple[Judgment, ...]
+    key: str = ""  # item + principles + settings, which --resume matches on (rajudge.run)
     composite: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -75,7 +75,16 @@ def test_output_schema(run: Run, tmp_path: Path) -> None:
     done = run("score", "in.jsonl", "-p", "concise", "-o", "out.jsonl", *FAST)
     assert done.returncode == 0, done.stderr
     (record,) = jsonl((tmp_path / "out.jsonl").read_text())
-    assert set(record) == {"schema", "id", "ranking", "composite", "judgments", "model", "mode"}
+    assert set(record) == {
+        "schema",
+        "id",
+        "ranking",
+        "composite",
+        "judgments",
+        "model",
+        "mode",
+        "key",
+    }
     assert record["composite"] is None and record["mode"] == "fast"
     (judgment,) = record["judgments"]
     assert judgment["principle"]["name"] == "concise"
@@ -87,6 +96,7 @@ def test_output_schema(run: Run, tmp_path: Path) -> None:
         "reused_tokens",
         "generated_tokens",
         "seconds",
+        "cached",
     }
 
 
@@ -166,6 +176,7 @@ def test_same_input_same_output(run: Run, tmp_path: Path) -> None:
         "in.jsonl",
         "-p",
         "concise",
+        "--no-cache",
         "--threads",
         "1",
         "--ctx",
@@ -212,7 +223,11 @@ def test_inline_prompt_renders_a_table(run: Run) -> None:
         (["score", "missing.jsonl", "-p", "concise"], 2, "missing.jsonl"),
         (["score", "in.jsonl", "-p", "concise", "-m", "absent.gguf"], 3, "absent.gguf"),
         (["score", "in.jsonl", "-p", "concise", "-m", "in.jsonl"], 3, "not a GGUF"),
-        (["score", "in.jsonl", "-p", "concise", "--mode", "slow"], 2, "--mode"),
+        (
+            ["score", "in.jsonl", "-p", "concise", "--mode", "slow"],
+            2,
+            "mode must be fast or reasoning",
+        ),
         (["score", "in.jsonl", "-p", "concise", "--format", "csv"], 2, "csv"),
         (["score", "--prompt", "hi", "-p", "concise"], 2, "-r/--response"),
     ],

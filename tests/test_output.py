@@ -125,7 +125,16 @@ def weighted() -> ItemResult:
 def test_record_single_principle(single: ItemResult) -> None:
     record = result_record(single)
 
-    assert list(record) == ["schema", "id", "ranking", "composite", "judgments", "model", "mode"]
+    assert list(record) == [
+        "schema",
+        "id",
+        "ranking",
+        "composite",
+        "judgments",
+        "model",
+        "mode",
+        "key",
+    ]
     assert record["schema"] == 1
     assert record["id"] == "sky-1"
     assert record["ranking"] == ["gpt-4o", LONG_NAME, "baseline"]
@@ -134,7 +143,15 @@ def test_record_single_principle(single: ItemResult) -> None:
     assert record["mode"] == "reasoning"
 
     [judgment] = record["judgments"]
-    assert list(judgment) == ["principle", "ranking", "responses", "rationale", "timings"]
+    assert list(judgment) == [
+        "principle",
+        "ranking",
+        "responses",
+        "distribution_source",
+        "rationale",
+        "timings",
+    ]
+    assert judgment["distribution_source"] == "logprobs"
     assert judgment["principle"] == {
         "name": "helpful",
         "text": "Prefer the response that best helps the user.",
@@ -154,6 +171,7 @@ def test_record_single_principle(single: ItemResult) -> None:
         "reused_tokens": 640,
         "generated_tokens": 37,
         "seconds": 2.346,
+        "cached": False,
     }
 
 

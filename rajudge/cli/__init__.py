@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from rajudge.cli import models, principles, score
+from rajudge.cli import evaluate, models, principles, score, serve
 from rajudge.cli.console import stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
@@ -21,8 +21,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(score.score)
-app.command(name="models")(models.models)
+app.command(name="eval")(evaluate.evaluate)
+app.add_typer(models.app, name="models")
 app.add_typer(principles.app, name="principles")
+app.command()(serve.serve)
 
 
 def main() -> None:

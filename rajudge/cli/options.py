@@ -2,28 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, NamedTuple
 
 import typer
 
+from rajudge.cache import model_identity
 from rajudge.cli.console import stderr
 from rajudge.config import Config
-from rajudge.engine.base import EngineSettings
+from rajudge.engine.base import Backend, EngineSettings
+from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import UsageError
-from rajudge.models import resolve_model
-
-DEMO_NOTICE = (
-    "note: judging with the demo model SmolLM2-135M, a tiny pipeline model whose verdicts are "
-    "not meaningful; pass -m path/to/RewardAnything-8B.gguf for a real judge (see README)"
-)
+from rajudge.judge import DEMO_NOTICE
+from rajudge.models import ModelRef, resolve_model
 
 ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model",
         "-m",
-        help="GGUF path or alias (default: $RAJUDGE_MODEL, config file, then the demo model).",
+        help="GGUF path or alias (default: $RAJUDGE_MODEL, config file, then the demo model); "
+        "with --backend openai, the served model's name (default: the server's first).",
+    ),
+]
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="llama: the GGUF model in this process; openai: a model served by an "
+        "OpenAI-compatible server at --base-url (vLLM, llama-server, ...).",
+    ),
+]
+BaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="API root of the server for --backend openai, e.g. http://host:8000/v1."
+    ),
+]
+ApiKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        envvar=["RAJUDGE_API_KEY", "OPENAI_API_KEY"],
+        show_default=False,
+        help="API key for --backend openai, sent as a Bearer token.",
+    ),
+]
+ConcurrencyOption = Annotated[
+    int, typer.Option("--concurrency", min=1, help="Requests in flight at once (--backend openai).")
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        help="Seconds to wait for the server before a request is retried (--backend openai).",
     ),
 ]
 ModeOption = Annotated[
@@ -53,47 +87,70 @@ RationaleTokensOption = Annotated[
     int | None,
     typer.Option("--rationale-tokens", help="Most tokens of the fast mode's rationale (0: none)."),
 ]
+NoCacheOption = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")
+]
 TemperatureOption = Annotated[
     float, typer.Option("--temperature", help="Sampling temperature of free text (0: greedy).")
 ]
 
 
-def engine_settings(
-    config: Config,
-    *,
-    mode: str | None,
-    threads: int | None,
-    n_gpu_layers: int | None,
-    ctx: int | None,
-    seed: int | None,
-    reasoning_budget: int | None,
-    rationale_tokens: int | None,
-    temperature: float,
-) -> EngineSettings:
-    """Flags beat the config file; what neither sets keeps the engine's default."""
-    mode = mode or config.mode
-    if mode not in (None, "fast", "reasoning"):
-        raise UsageError(f"--mode must be fast or reasoning, not {mode!r}")
-    chosen = {
-        "mode": mode,
-        "threads": threads or config.threads,
-        "n_gpu_layers": _first(n_gpu_layers, config.n_gpu_layers),
-        "ctx": ctx or config.ctx,
-        "seed": _first(seed, config.seed),
-        "reasoning_budget": _first(reasoning_budget, config.reasoning_budget),
-        "rationale_tokens": rationale_tokens,
-        "temperature": temperature,
-    }
-    return EngineSettings(**{k: v for k, v in chosen.items() if v is not None})
-
-
-def load_backend(model: str | None, config: Config, settings: EngineSettings) -> LlamaBackend:
+def load_backend(
+    model: str | None, config: Config, settings: EngineSettings
+) -> tuple[LlamaBackend, ModelRef]:
     """The judge model, with a one-line notice on stderr when it is the demo model."""
     model_ref = resolve_model(model, config)
     if model_ref.is_demo:
-        stderr.print(DEMO_NOTICE, style="dim", markup=False, highlight=False)
-    return LlamaBackend(model_ref.path, settings, name=model_ref.name)
+        stderr.print(f"note: {DEMO_NOTICE}", style="dim", markup=False, highlight=False)
+    return LlamaBackend(model_ref.path, settings, name=model_ref.name), model_ref
 
 
-def _first(*values: int | None) -> int | None:
-    return next((v for v in values if v is not None), None)
+@dataclass(frozen=True)
+class BackendChoice:
+    """--backend and the flags that only a server backend uses."""
+
+    name: str = "llama"
+    base_url: str | None = None
+    api_key: str | None = None
+    concurrency: int = 4
+    timeout: float = 120.0
+
+
+class OpenedBackend(NamedTuple):
+    backend: Backend
+    identity: str  # what names the model's weights, for the result cache and record keys
+    is_demo: bool
+
+
+def open_backend(
+    choice: BackendChoice,
+    model: str | None,
+    config: Config,
+    settings: EngineSettings,
+    *,
+    local_flags: dict[str, object],
+) -> OpenedBackend:
+    """The chosen backend, what names its weights, and whether it is the demo model.
+
+    `local_flags` are the flags given that only the in-process engine uses; a server backend
+    refuses them rather than silently ignoring them.
+    """
+    if choice.name == "llama":
+        backend, model_ref = load_backend(model, config, settings)
+        return OpenedBackend(backend, model_identity(model_ref.path), model_ref.is_demo)
+    if choice.name != "openai":
+        raise UsageError(f"--backend must be llama or openai, not {choice.name!r}")
+    if not choice.base_url:
+        raise UsageError("--backend openai needs --base-url, e.g. http://127.0.0.1:8000/v1")
+    given = [flag for flag, value in local_flags.items() if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only for --backend llama; the server decides")
+    server = ServerSettings(
+        base_url=choice.base_url,
+        model=model,
+        api_key=choice.api_key,
+        concurrency=choice.concurrency,
+        timeout=choice.timeout,
+    )
+    backend = OpenAIBackend(server, settings)
+    return OpenedBackend(backend, f"{choice.base_url.rstrip('/')}|{backend.model_name}", False)

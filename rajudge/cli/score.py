@@ -2,38 +2,58 @@
 
 from __future__ import annotations
 
+import shlex
+import signal
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import stderr, stdout
-from rajudge.cli.errors import EXIT_ITEMS_FAILED
+from rajudge.cli.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.options import (
+    ApiKeyOption,
+    BackendChoice,
+    BackendOption,
+    BaseUrlOption,
+    ConcurrencyOption,
     CtxOption,
     GpuLayersOption,
     ModelOption,
     ModeOption,
+    NoCacheOption,
     RationaleTokensOption,
     ReasoningBudgetOption,
     SeedOption,
     TemperatureOption,
     ThreadsOption,
-    engine_settings,
-    load_backend,
+    TimeoutOption,
+    open_backend,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
-from rajudge.output import ResultWriter, TableWriter, make_writer
+from rajudge.judge import engine_settings
+from rajudge.output import (
+    Earlier,
+    JsonWriter,
+    ResultWriter,
+    TableWriter,
+    atomic_replace,
+    make_writer,
+    read_earlier,
+    reopen_jsonl,
+)
 from rajudge.principles import resolve
 from rajudge.read import ReadResult, read_items
 from rajudge.records import Item
-from rajudge.run import judge_items
+from rajudge.run import Resumption, judge_items, resume
 
 
 def score(
@@ -68,7 +88,21 @@ def score(
             "from the -o suffix).",
         ),
     ] = None,
+    resume_output: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the -o file: keep the items it holds under the same settings, "
+            "judge and append the rest.",
+        ),
+    ] = False,
+    no_cache: NoCacheOption = False,
     model: ModelOption = None,
+    backend_name: BackendOption = "llama",
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+    concurrency: ConcurrencyOption = 4,
+    timeout: TimeoutOption = 120.0,
     mode: ModeOption = None,
     threads: ThreadsOption = None,
     n_gpu_layers: GpuLayersOption = None,
@@ -94,28 +128,65 @@ def score(
         temperature=temperature,
     )
     fmt = _format(fmt, output)
+    earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         _report(error)
-    backend = load_backend(model, config, settings)
-    judged = failed = 0
+    backend, identity, _ = open_backend(
+        BackendChoice(backend_name, base_url, api_key, concurrency, timeout),
+        model,
+        config,
+        settings,
+        local_flags={"--threads": threads, "--n-gpu-layers": n_gpu_layers, "--ctx": ctx},
+    )
+    fingerprint = Fingerprint.of(identity, settings)
+    items, kept = read.items, []
+    if earlier is not None:
+        resumption = resume(read.items, principles, earlier.records, fingerprint)
+        items, kept = resumption.todo, resumption.kept
+        _report_resumption(output, earlier, resumption)
+    cache = None if no_cache else ResultCache.open()
+    judged = failed = from_cache = 0
+    interrupted = False
     started = time.perf_counter()
     with ExitStack() as stack:
-        writer = _open_writer(fmt, output, stack)
-        progress = stack.enter_context(item_progress(stderr, len(read.items)))
-        for outcome in judge_items(backend, read.items, principles):
-            if isinstance(outcome, InputError):
-                failed += 1
-                _report(outcome)
-            else:
-                judged += 1
-                writer.write(outcome)
-            progress.advance()
-        writer.close()
+        writer = _open_writer(fmt, output, stack, earlier, kept)
+        progress = stack.enter_context(item_progress(stderr, len(items)))
+        try:
+            for outcome in judge_items(
+                backend, items, principles, fingerprint=fingerprint, cache=cache
+            ):
+                if isinstance(outcome, InputError):
+                    failed += 1
+                    _report(outcome)
+                else:
+                    judged += 1
+                    from_cache += sum(j.timings.cached for j in outcome.judgments)
+                    with _interrupts_held():
+                        writer.write(outcome)
+                progress.advance()
+        except KeyboardInterrupt:
+            interrupted = True
+        with _interrupts_held():
+            writer.close()
+            stack.close()  # a JSON file is put in place here
     backend.close()
-    failed += len(read.errors)
+    if cache is not None:
+        cache.close()
     elapsed = time.perf_counter() - started
     summary = f"judged {judged} item(s) in {elapsed:.1f} s"
+    if from_cache:
+        summary += f"; {from_cache} judgment(s) from the cache"
+    if interrupted:
+        left = len(items) - judged - failed
+        summary = f"interrupted: {summary}; {left} of {len(items)} not judged"
+    failed += len(read.errors)
     stderr.print(summary + (f"; {failed} failed" if failed else ""), style="dim", markup=False)
+    if interrupted:
+        if output is not None:
+            stderr.print(
+                f"to continue: {_resume_command()}", markup=False, highlight=False, soft_wrap=True
+            )
+        raise typer.Exit(EXIT_INTERRUPTED)
     if failed:
         raise typer.Exit(EXIT_ITEMS_FAILED)
 
@@ -126,6 +197,11 @@ def _candidates(file: str | None, prompt: str | None, responses: list[str]) -> R
             raise UsageError("give either a candidates FILE or --prompt with -r, not both")
         if not responses:
             raise UsageError("--prompt needs at least one -r/--response")
+        for text in (prompt, *responses):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError("--prompt and -r must be valid UTF-8 text") from None
         named = {f"response-{i + 1}": text for i, text in enumerate(responses)}
         return ReadResult(items=[Item(id="prompt", prompt=prompt, responses=named)], errors=[])
     if responses:
@@ -143,13 +219,66 @@ def _format(fmt: str | None, output: Path | None) -> str:
     return "table" if sys.stdout.isatty() else "jsonl"
 
 
-def _open_writer(fmt: str, output: Path | None, stack: ExitStack) -> ResultWriter:
+def _earlier(output: Path | None, fmt: str) -> Earlier:
+    if output is None:
+        raise UsageError("--resume needs -o/--output: the file to continue")
+    if fmt not in ("jsonl", "json"):
+        raise UsageError(f"--resume continues JSONL or JSON output, not {fmt}")
+    return read_earlier(output, fmt)
+
+
+def _report_resumption(output: Path | None, earlier: Earlier, resumption: Resumption) -> None:
+    done, todo = len(resumption.kept), len(resumption.todo)
+    message = f"resuming {output}: {done} item(s) already there, {todo} to judge"
+    if resumption.dropped:
+        message += (
+            f"; {resumption.dropped} record(s) made with other settings or for other input "
+            "removed (they are redone if in this input)"
+        )
+    if earlier.torn:
+        message += "; a torn last line removed"
+    stderr.print(message, style="dim", markup=False, highlight=False)
+
+
+def _open_writer(
+    fmt: str,
+    output: Path | None,
+    stack: ExitStack,
+    earlier: Earlier | None,
+    kept: list[dict[str, Any]],
+) -> ResultWriter:
+    """The writer for this run: JSONL lines go out as items finish, a JSON array at the end."""
     if output is None:
         return make_writer(fmt, sys.stdout.buffer, stdout)
-    if fmt == "table":
-        text = stack.enter_context(output.open("w", encoding="utf-8"))
-        return TableWriter(Console(file=text, width=100, color_system=None))
-    return make_writer(fmt, stack.enter_context(output.open("wb")), stdout)
+    try:
+        if fmt == "table":
+            text = stack.enter_context(output.open("w", encoding="utf-8"))
+            return TableWriter(Console(file=text, width=100, color_system=None))
+        if fmt == "json":
+            return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
+        stream = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
+        return make_writer(fmt, stack.enter_context(stream), stdout)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C waits for the end of the block, so a result is never half written."""
+    caught: list[tuple[int, object]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
+
+
+def _resume_command() -> str:
+    """This very command line, with --resume: what continues an interrupted run."""
+    args = sys.argv[1:]
+    return shlex.join(["rajudge", *args, *([] if "--resume" in args else ["--resume"])])
 
 
 def _report(error: InputError) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from rajudge.errors import UsageError
 from rajudge.records import Item, Judgment, Mode, Principle
 
 DEFAULT_MAX_CTX = 8192  # default context cap: enough for listwise items, modest KV memory
@@ -39,3 +41,31 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def check_settings(settings: EngineSettings) -> None:
+    """Refuse settings llama.cpp cannot run with, before the model is loaded."""
+    limits = (
+        ("--seed", settings.seed, 0, 2**32 - 1),
+        ("--threads", settings.threads, 1, None),
+        ("--ctx", settings.ctx, 1, None),
+        ("--n-gpu-layers", settings.n_gpu_layers, -1, None),
+        ("--reasoning-budget", settings.reasoning_budget, 0, None),
+        ("--rationale-tokens", settings.rationale_tokens, 0, None),
+        ("batch", settings.batch, 1, None),
+    )
+    for flag, value, low, high in limits:
+        if value is not None and (value < low or (high is not None and value > high)):
+            wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise UsageError(f"{flag} must be {wanted}, not {value}")
+    if not math.isfinite(settings.temperature) or settings.temperature < 0:
+        raise UsageError(f"--temperature must be 0 or more, not {settings.temperature}")
+
+
+def whole_sentences(text: str) -> str:
+    """Drop a sentence that a token budget cut off, so a rationale never ends mid-word."""
+    text = text.strip()
+    if not text or text[-1] in ".!?)]\"'`":
+        return text
+    cut = max(text.rfind(end) for end in (". ", "! ", "? ", "\n"))
+    return text[: cut + 1].strip() if cut > 0 else text + "…"

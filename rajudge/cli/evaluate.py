@@ -1,0 +1,297 @@
+"""`rajudge eval`: measure a judge (model + principle + settings) against labelled data."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from rajudge.cache import Fingerprint, ResultCache
+from rajudge.cli.console import stderr, stdout
+from rajudge.cli.errors import EXIT_ITEMS_FAILED
+from rajudge.cli.options import (
+    ApiKeyOption,
+    BackendChoice,
+    BackendOption,
+    BaseUrlOption,
+    ConcurrencyOption,
+    CtxOption,
+    GpuLayersOption,
+    ModelOption,
+    ModeOption,
+    NoCacheOption,
+    RationaleTokensOption,
+    ReasoningBudgetOption,
+    SeedOption,
+    TemperatureOption,
+    ThreadsOption,
+    TimeoutOption,
+    open_backend,
+)
+from rajudge.cli.progress import item_progress
+from rajudge.config import load_config
+from rajudge.engine.base import Backend
+from rajudge.errors import InputError, UsageError
+from rajudge.evaluate import (
+    LabelledItem,
+    Prediction,
+    flip_report,
+    item_record,
+    longer_response_pairs,
+    predict,
+    read_labelled,
+    report,
+    sample,
+)
+from rajudge.judge import engine_settings
+from rajudge.plot import Bar, accuracy_chart
+from rajudge.principles import resolve
+from rajudge.records import Principle
+
+DEMO_NUMBERS = "demo model: a 135M pipeline model, not a real judge; these numbers say nothing \
+about RewardAnything-8B"
+
+
+def evaluate(
+    data: Annotated[str, typer.Argument(help="Labelled JSONL: preference pairs or ranked lists.")],
+    principle: Annotated[
+        str | None,
+        typer.Option("--principle", "-p", help="Judge every item under this principle."),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="Judge a seeded random sample of this many items.")
+    ] = None,
+    swap: Annotated[
+        bool, typer.Option(help="Judge pairs in both orders; report swap consistency.")
+    ] = False,
+    permutations: Annotated[
+        int, typer.Option(help="Judge lists under this many shuffles and average.")
+    ] = 1,
+    contrast: Annotated[
+        str | None,
+        typer.Option(
+            help="Principle-flip check: also judge under this principle and report how often "
+            "the verdict flips (pairs only)."
+        ),
+    ] = None,
+    min_length_ratio: Annotated[
+        float | None,
+        typer.Option(help="Keep only pairs whose longer response is this many times longer."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Folder for report.json, predictions.jsonl and accuracy.svg.",
+        ),
+    ] = None,
+    model: ModelOption = None,
+    backend_name: BackendOption = "llama",
+    base_url: BaseUrlOption = None,
+    api_key: ApiKeyOption = None,
+    concurrency: ConcurrencyOption = 4,
+    timeout: TimeoutOption = 120.0,
+    no_cache: NoCacheOption = False,
+    mode: ModeOption = None,
+    threads: ThreadsOption = None,
+    n_gpu_layers: GpuLayersOption = None,
+    ctx: CtxOption = None,
+    seed: SeedOption = None,
+    reasoning_budget: ReasoningBudgetOption = None,
+    rationale_tokens: RationaleTokensOption = None,
+    temperature: TemperatureOption = 0.0,
+) -> None:
+    """Pairwise accuracy, swap consistency, rank correlations, with bootstrap 95% CIs."""
+    config = load_config()
+    override = _single_principle(principle) if principle else None
+    items, errors = read_labelled(data, override)
+    for error in errors:
+        stderr.print("error:", str(error), style="red", markup=False, highlight=False)
+    if min_length_ratio is not None:
+        items = longer_response_pairs(items, min_length_ratio)
+    items = sample(items, limit, seed or 0)
+    if not items:
+        raise UsageError(f"{data}: no labelled items to evaluate")
+    settings = engine_settings(
+        config,
+        mode=mode,
+        threads=threads,
+        n_gpu_layers=n_gpu_layers,
+        ctx=ctx,
+        seed=seed,
+        reasoning_budget=reasoning_budget,
+        rationale_tokens=rationale_tokens,
+        temperature=temperature,
+    )
+    backend, identity, is_demo = open_backend(
+        BackendChoice(backend_name, base_url, api_key, concurrency, timeout),
+        model,
+        config,
+        settings,
+        local_flags={"--threads": threads, "--n-gpu-layers": n_gpu_layers, "--ctx": ctx},
+    )
+    cache = None if no_cache else ResultCache.open()
+    run = functools.partial(
+        _run, backend, fingerprint=Fingerprint.of(identity, settings), cache=cache
+    )
+    try:
+        predictions, failed = run(items, swap=swap, permutations=permutations)
+        summary = report(predictions, failed=failed + len(errors), seed=settings.seed)
+        summary["setup"] = {
+            "data": data,
+            "model": backend.model_name,
+            "mode": settings.mode,
+            "principle": override.name if override else "per item",
+            "seed": settings.seed,
+            "limit": limit,
+            "swap": swap,
+            "permutations": permutations,
+            "demo_model": is_demo,
+        }
+        if contrast is not None:
+            other = _single_principle(contrast)
+            again = [_with_principle(p.labelled, other) for p in predictions]
+            flipped, _ = run(again, swap=swap, permutations=1)
+            summary["contrast"] = {
+                "a": summary["setup"]["principle"],
+                "b": other.name,
+                **flip_report(predictions, flipped),
+            }
+    finally:
+        backend.close()
+        if cache is not None:
+            cache.close()
+
+    _print_summary(summary)
+    if output is not None:
+        _write_outputs(output, summary, predictions)
+    if summary["failed"]:
+        raise typer.Exit(EXIT_ITEMS_FAILED)
+
+
+def _single_principle(spec: str) -> Principle:
+    principles = resolve(spec)
+    if len(principles) != 1:
+        raise UsageError(f"{spec}: eval judges under one principle; this holds {len(principles)}")
+    return principles[0]
+
+
+def _with_principle(labelled: LabelledItem, principle: Principle) -> LabelledItem:
+    return dataclasses.replace(
+        labelled, item=dataclasses.replace(labelled.item, principle=principle)
+    )
+
+
+def _run(
+    backend: Backend,
+    items: Sequence[LabelledItem],
+    *,
+    swap: bool,
+    permutations: int,
+    fingerprint: Fingerprint,
+    cache: ResultCache | None,
+) -> tuple[list[Prediction], int]:
+    predictions: list[Prediction] = []
+    failed = 0
+    with item_progress(stderr, len(items)) as progress:
+        outcomes = predict(
+            backend,
+            items,
+            seed=backend.settings.seed,
+            swap=swap,
+            permutations=permutations,
+            cache=cache,
+            fingerprint=fingerprint,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, InputError):
+                failed += 1
+                stderr.print("error:", str(outcome), style="red", markup=False, highlight=False)
+            else:
+                predictions.append(outcome)
+            progress.advance()
+    return predictions, failed
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(
+        "subset",
+        "n",
+        "accuracy [95% CI]",
+        "by score",
+        "by expected",
+        "swap consistency",
+        box=None,
+        pad_edge=False,
+        title=f"rajudge eval · {summary['setup']['model']}",
+    )
+    rows = dict(summary["subsets"])
+    if summary["pairs"] and len(rows) > 1:
+        rows["all"] = summary["pairs"]
+    for name, row in rows.items():
+        table.add_row(
+            Text(name, "bold" if name == "all" else ""),
+            str(row["n"]),
+            _with_ci(row, "accuracy"),
+            _with_ci(row, "accuracy_score"),
+            _with_ci(row, "accuracy_expected"),
+            _with_ci(row, "swap_consistent"),
+        )
+    if rows:
+        stdout.print(table)
+    if summary["lists"]:
+        lists = summary["lists"]
+        for key in ("kendall_tau", "spearman", "ndcg", "pairwise_accuracy", "shuffle_agreement"):
+            if key in lists:
+                stdout.print(f"{key}: {_with_ci(lists, key)}  (n={lists['n']})", markup=False)
+    if "contrast" in summary:
+        c = summary["contrast"]
+        stdout.print(
+            f"principle flip ({c['a']} vs {c['b']}, {c['pairs']} pairs): verdict flips in "
+            f"{c['flip_rate']:.1%}; longer response wins {c['longer_wins_a']:.1%} vs "
+            f"{c['longer_wins_b']:.1%}",
+            markup=False,
+        )
+    if (
+        "demo" in summary["setup"]["model"].lower()
+        or "smollm2" in summary["setup"]["model"].lower()
+    ):
+        stderr.print(
+            "note: these are demo-model numbers; a 135M model is not a real judge",
+            style="dim",
+        )
+
+
+def _with_ci(row: dict[str, Any], key: str) -> str:
+    if key not in row:
+        return "-"
+    low, high = row[f"{key}_ci"]
+    return f"{row[key]:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def _write_outputs(folder: Path, summary: dict[str, Any], predictions: list[Prediction]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_bytes(
+        orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
+    )
+    with (folder / "predictions.jsonl").open("wb") as stream:
+        for prediction in predictions:
+            stream.write(orjson.dumps(item_record(prediction), option=orjson.OPT_APPEND_NEWLINE))
+    bars = [
+        Bar(name, row["accuracy"], *row["accuracy_ci"], row["n"])
+        for name, row in summary["subsets"].items()
+    ]
+    if bars:
+        setup = summary["setup"]
+        title = f"{Path(setup['data']).name}: {setup['model']}, {setup['mode']} mode"
+        note = DEMO_NUMBERS if setup["demo_model"] else ""
+        (folder / "accuracy.svg").write_text(accuracy_chart(bars, title, note))
+    stderr.print(f"wrote {folder}/report.json, predictions.jsonl, accuracy.svg", style="dim")

@@ -1,0 +1,81 @@
+"""`rajudge serve`: the reward server, for trainers and clients on other machines."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rajudge.cli.console import stderr
+from rajudge.cli.options import (
+    CtxOption,
+    GpuLayersOption,
+    ModelOption,
+    ModeOption,
+    RationaleTokensOption,
+    ReasoningBudgetOption,
+    SeedOption,
+    TemperatureOption,
+    ThreadsOption,
+    load_backend,
+)
+from rajudge.config import load_config
+from rajudge.errors import UsageError
+from rajudge.judge import Judge, engine_settings
+from rajudge.serve import make_server
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    model: ModelOption = None,
+    mode: ModeOption = None,
+    threads: ThreadsOption = None,
+    n_gpu_layers: GpuLayersOption = None,
+    ctx: CtxOption = None,
+    seed: SeedOption = None,
+    reasoning_budget: ReasoningBudgetOption = None,
+    rationale_tokens: RationaleTokensOption = None,
+    temperature: TemperatureOption = 0.0,
+) -> None:
+    """Serve judging over HTTP with the reference package's API, until Ctrl-C."""
+    config = load_config()
+    settings = engine_settings(
+        config,
+        mode=mode,
+        threads=threads,
+        n_gpu_layers=n_gpu_layers,
+        ctx=ctx,
+        seed=seed,
+        reasoning_budget=reasoning_budget,
+        rationale_tokens=rationale_tokens,
+        temperature=temperature,
+    )
+    backend, _ = load_backend(model, config, settings)
+    judge = Judge(backend=backend)
+    try:
+        try:
+            server = make_server(judge, host, port, log=_log)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        stderr.print(
+            f"serving {backend.model_name} ({settings.mode} mode) on {server.url}; Ctrl-C stops",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one line, so that scripts can read the address
+        )
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            stderr.print("stopped", style="dim")
+        finally:
+            server.server_close()
+    finally:
+        judge.close()  # waits for a judgment in progress; requests still queued are refused
+        backend.close()
+
+
+def _log(line: str) -> None:
+    stderr.print(line, style="dim", markup=False, highlight=False, soft_wrap=True)

@@ -1,0 +1,193 @@
+"""The Python API: load a judge model once, then judge items in this process.
+
+    from rajudge import Judge
+
+    with Judge() as judge:  # the model the CLI would use: $RAJUDGE_MODEL, config, demo
+        result = judge.judge("2 + 2?", {"a": "4", "b": "5"}, "Prefer correct answers.")
+        result.ranking  # response names, best first
+
+Results are the typed records of rajudge.records; rajudge.output.result_record turns one into
+the JSONL schema's dict. A Judge may be shared by threads: judgments queue on one lock, because
+one llama.cpp context can only run one at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import fields, replace
+from os import PathLike
+from types import TracebackType
+from typing import Any, get_args
+
+import orjson
+
+from rajudge.config import Config, load_config
+from rajudge.engine.base import Backend, EngineSettings
+from rajudge.engine.llama import LlamaBackend
+from rajudge.errors import InputError, UsageError
+from rajudge.models import resolve_model
+from rajudge.principles import resolve
+from rajudge.read import parse_lines
+from rajudge.records import Item, ItemResult, Judgment, Mode, Principle
+from rajudge.run import judge_item, judge_items
+
+PrincipleSpec = str | Principle | Sequence[str | Principle]
+
+DEMO_NOTICE = (
+    "judging with the demo model SmolLM2-135M, a tiny pipeline model whose verdicts are not "
+    "meaningful; use a real judge such as RewardAnything-8B (see README: A real judge)"
+)
+_SETTINGS = tuple(f.name for f in fields(EngineSettings))
+# Settings the config file may hold; the others (batch, temperature...) only come from callers.
+_CONFIG_SETTINGS = ("mode", "threads", "n_gpu_layers", "ctx", "seed", "reasoning_budget")
+_MODES: tuple[str, ...] = get_args(Mode)
+
+
+class DemoModelWarning(UserWarning):
+    """The demo model is judging: fine to try the pipeline, its verdicts mean nothing."""
+
+
+class Judge:
+    """A loaded judge model.
+
+    `model` is a GGUF path or alias, resolved like `-m` (then $RAJUDGE_MODEL, the config file,
+    the demo model); `settings` are EngineSettings fields and beat the config file. A ready
+    `backend` (any rajudge engine) may be given instead; the Judge then leaves closing it to
+    the caller.
+    """
+
+    def __init__(
+        self,
+        model: str | PathLike[str] | None = None,
+        *,
+        backend: Backend | None = None,
+        **settings: Any,
+    ) -> None:
+        if backend is None:
+            config = load_config()
+            chosen = engine_settings(config, **settings)
+            ref = resolve_model(None if model is None else str(model), config)
+            if ref.is_demo:
+                warnings.warn(DEMO_NOTICE, DemoModelWarning, stacklevel=2)
+            backend = LlamaBackend(ref.path, chosen, name=ref.name)
+            self._owned: Backend | None = backend
+        elif model is not None or settings:
+            raise TypeError("give either a backend or a model and settings, not both")
+        else:
+            self._owned = None
+        self._backend = _Serialized(backend)
+
+    @property
+    def model_name(self) -> str:
+        return self._backend.model_name
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._backend.settings
+
+    def judge(
+        self,
+        prompt: str | Sequence[Mapping[str, str]],
+        responses: Mapping[str, str] | Sequence[str],
+        principle: PrincipleSpec,
+        *,
+        item_id: str = "item",
+    ) -> ItemResult:
+        """Judge one prompt's responses under one principle or several.
+
+        `prompt` is text or chat messages; `responses` maps names to texts, or is a list of
+        texts named response-1..N; `principle` is a library name, a YAML file, literal text, a
+        Principle, or a list of these. `item_id` seeds the response shuffle. A problem with
+        the item (empty, too long for the context) raises InputError.
+        """
+        chosen = resolve_principles(principle)
+        if not chosen:
+            raise UsageError("no principle given")
+        item = make_item({"id": item_id, "prompt": prompt, "responses": responses})
+        return judge_item(self._backend, item, chosen)
+
+    def judge_items(
+        self, items: Iterable[Item], principles: PrincipleSpec = ()
+    ) -> Iterator[ItemResult | InputError]:
+        """Judge items in order: one ItemResult, or the InputError of a failed item, for each.
+
+        Without `principles`, each item is judged under its own `principle`.
+        """
+        return judge_items(self._backend, items, resolve_principles(principles))
+
+    def close(self) -> None:
+        """Free the model (if this Judge loaded it); later calls raise UsageError."""
+        self._backend.close(self._owned)
+
+    def __enter__(self) -> Judge:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def engine_settings(config: Config, **given: Any) -> EngineSettings:
+    """Engine settings from keyword values (None: not given) over the config file's."""
+    unknown = sorted(set(given) - set(_SETTINGS))
+    if unknown:
+        raise TypeError(f"unknown engine setting {unknown[0]!r} (known: {', '.join(_SETTINGS)})")
+    chosen = {name: getattr(config, name) for name in _CONFIG_SETTINGS}
+    chosen.update({name: value for name, value in given.items() if value is not None})
+    if chosen["mode"] not in (None, *_MODES):
+        raise UsageError(f"mode must be {' or '.join(_MODES)}, not {chosen['mode']!r}")
+    return EngineSettings(**{name: value for name, value in chosen.items() if value is not None})
+
+
+def resolve_principles(spec: PrincipleSpec) -> list[Principle]:
+    """The principles a spec names; text is resolved like `-p` (library, YAML file, sentence)."""
+    specs = [spec] if isinstance(spec, str | Principle) else spec
+    return [p for s in specs for p in ([s] if isinstance(s, Principle) else resolve(s))]
+
+
+def make_item(record: Mapping[str, Any], where: str = "") -> Item:
+    """An Item from one record shaped like a JSONL input line, checked by the same reader.
+
+    `where` names the record in errors (default: its id).
+    """
+    try:
+        line = orjson.dumps(record)
+    except orjson.JSONEncodeError as exc:
+        raise InputError(where, f"cannot be read as JSON data ({exc})") from None
+    read = parse_lines([line], where)
+    if read.errors:
+        raise InputError(where or str(record.get("id", "")), read.errors[0].message)
+    return replace(read.items[0], where=where)
+
+
+class _Serialized:
+    """A backend that judges one item at a time, and refuses once closed.
+
+    llama.cpp's context is not thread-safe, and a freed model must never be touched again.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend: Backend | None = backend
+        self._lock = threading.Lock()
+        self.model_name = backend.model_name
+        self.settings = backend.settings
+
+    def judge(
+        self, item: Item, principle: Principle, order: Sequence[str] | None = None
+    ) -> Judgment:
+        with self._lock:
+            if self._backend is None:
+                raise UsageError("this Judge is closed")
+            return self._backend.judge(item, principle, order)
+
+    def close(self, owned: Backend | None) -> None:
+        with self._lock:
+            if self._backend is not None and owned is not None:
+                owned.close()
+            self._backend = None

@@ -1,0 +1,179 @@
+"""rajudge eval: reading labels, presentation orders, metrics from judgments, the real engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from itertools import islice
+from pathlib import Path
+
+import pytest
+
+from rajudge.engine.llama import LlamaBackend
+from rajudge.errors import InputError
+from rajudge.evaluate import (
+    LabelledItem,
+    Prediction,
+    flip_report,
+    item_record,
+    predict,
+    presentation_orders,
+    read_labelled,
+    report,
+    sample,
+)
+from rajudge.records import Item, Judgment, Principle, ResponseScore, Timings
+
+PRINCIPLE = Principle(name="p", text="Prefer the better answer.")
+
+
+def judgment(ranking: list[str], expected: dict[str, float]) -> Judgment:
+    """A judgment as the engine returns it, built by hand so metrics can be checked exactly."""
+    responses = tuple(
+        ResponseScore(name, round(expected[name]), expected[name], (0.2,) * 5, rank + 1)
+        for rank, name in enumerate(ranking)
+    )
+    return Judgment("x", PRINCIPLE, responses, "", "m", "fast", Timings(1, 0, 1, 0.1))
+
+
+def pair(item_id: str, subset: str = "s", chosen: str = "c", rejected: str = "r") -> LabelledItem:
+    item = Item(item_id, "q", {"chosen": chosen, "rejected": rejected}, PRINCIPLE, f"f:{item_id}")
+    return LabelledItem(item, subset, {"chosen": 1.0, "rejected": 0.0})
+
+
+def test_read_labelled_pairs_lists_and_errors(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "p1",
+            "prompt": "q",
+            "chosen": "a",
+            "rejected": "b",
+            "subset": "Natural",
+            "principle": "be right",
+        },
+        {
+            "id": "l1",
+            "prompt": "q",
+            "responses": {"x": "1", "y": "2", "z": "3"},
+            "scores": {"x": 1, "y": 5, "z": 3},
+        },
+        {"id": "l2", "prompt": "q", "responses": {"x": "1", "y": "2"}, "ranking": ["y", "x"]},
+        {"id": "l3", "prompt": "q", "responses": {"x": "1", "y": "2"}},
+        "{broken",
+    ]
+    path = tmp_path / "gold.jsonl"
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    items, errors = read_labelled(str(path))
+    assert [i.item.id for i in items] == ["p1", "l1", "l2"]
+    assert items[0].is_pair and items[0].subset == "Natural"
+    assert items[1].gold == {"x": 1.0, "y": 5.0, "z": 3.0}
+    assert items[2].gold == {"x": 1.0, "y": 2.0}
+    assert [e.where for e in errors] == [f"{path}:5", f"{path}:4"]
+    assert "gold 'scores'" in str(errors[1])
+
+    override = Principle(name="o", text="other")
+    assert {i.item.principle for i in read_labelled(str(path), override)[0]} == {override}
+
+
+def test_sample_is_seeded_and_keeps_file_order() -> None:
+    items = [pair(str(i)) for i in range(20)]
+    chosen = sample(items, 5, seed=7)
+    assert chosen == sample(items, 5, seed=7) != sample(items, 5, seed=8)
+    assert [int(i.item.id) for i in chosen] == sorted(int(i.item.id) for i in chosen)
+
+
+def test_presentation_orders() -> None:
+    labelled = pair("p")
+    first, second = presentation_orders(labelled, seed=0, swap=True, permutations=1)
+    assert second == first[::-1]
+    ranked = LabelledItem(Item("l", "q", {"a": "", "b": "", "c": ""}, PRINCIPLE), "s", {})
+    assert len(presentation_orders(ranked, seed=0, swap=False, permutations=4)) == 4
+
+
+def test_report_from_known_judgments() -> None:
+    both_right = Prediction(
+        pair("1", "A"),
+        (judgment(["chosen", "rejected"], {"chosen": 4.2, "rejected": 2.0}),) * 2,
+    )
+    position_bound = Prediction(
+        pair("2", "B"),
+        (
+            judgment(["rejected", "chosen"], {"chosen": 3.0, "rejected": 3.4}),
+            judgment(["chosen", "rejected"], {"chosen": 3.2, "rejected": 3.0}),
+        ),
+    )
+    summary = report([both_right, position_bound], failed=1)
+    assert summary["failed"] == 1
+    assert summary["pairs"]["accuracy"] == pytest.approx(0.75)
+    assert summary["pairs"]["swap_consistent"] == pytest.approx(0.5)
+    # pair 2: mean expected chosen 3.1 < rejected 3.2; mean integer scores 3 = 3 -> a tie
+    assert summary["pairs"]["accuracy_expected"] == pytest.approx(0.5)
+    assert summary["pairs"]["accuracy_score"] == pytest.approx(0.75)
+    assert summary["subsets"]["B"]["accuracy"] == pytest.approx(0.5)
+    record = item_record(position_bound)
+    assert record["rankings"] == [["rejected", "chosen"], ["chosen", "rejected"]]
+    assert record["swap_consistent"] == 0.0
+
+
+def test_flip_report() -> None:
+    long_chosen = pair("1", chosen="a long, detailed answer", rejected="short")
+    a = [Prediction(long_chosen, (judgment(["chosen", "rejected"], {"chosen": 4, "rejected": 2}),))]
+    b = [Prediction(long_chosen, (judgment(["rejected", "chosen"], {"chosen": 2, "rejected": 4}),))]
+    flips = flip_report(a, b)
+    assert (flips["pairs"], flips["flip_rate"]) == (1, 1.0)
+    assert (flips["longer_wins_a"], flips["longer_wins_b"]) == (1.0, 0.0)
+
+
+def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, datasets_dir: Path) -> None:
+    path = datasets_dir / "hhh.jsonl"
+    items, errors = read_labelled(str(path))
+    assert not errors
+    few = sample(items, 3, seed=1)
+    outcomes = list(predict(backend, few, seed=0, swap=True))
+    predictions = [o for o in outcomes if not isinstance(o, InputError)]
+    assert len(predictions) == 3
+    for prediction in predictions:
+        orders = [sorted(j.ranking) for j in prediction.judgments]
+        assert orders == [["chosen", "rejected"]] * 2
+    summary = report(predictions, failed=0)
+    assert 0.0 <= summary["pairs"]["accuracy"] <= 1.0
+    assert 0.0 <= summary["pairs"]["swap_consistent"] <= 1.0
+
+
+def test_eval_command_writes_report_predictions_and_picture(
+    tmp_path: Path, datasets_dir: Path
+) -> None:
+    with (datasets_dir / "hhh.jsonl").open() as lines:
+        (tmp_path / "pairs.jsonl").write_text("".join(islice(lines, 2)))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rajudge",
+            "eval",
+            "pairs.jsonl",
+            "--swap",
+            "-o",
+            "out",
+            "--ctx",
+            "4096",
+            "--rationale-tokens",
+            "0",
+            "--contrast",
+            "concise",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "out/report.json").read_text())
+    assert summary["pairs"]["n"] == 2 and "swap_consistent" in summary["pairs"]
+    assert summary["contrast"]["pairs"] == 2
+    assert summary["setup"]["demo_model"] is True
+    assert len((tmp_path / "out/predictions.jsonl").read_text().splitlines()) == 2
+    ElementTree.parse(tmp_path / "out/accuracy.svg")
+    assert "accuracy" in done.stdout and "not a real judge" in done.stderr

@@ -1,0 +1,277 @@
+"""The reward server: a live server on 127.0.0.1, real HTTP clients, the real demo model."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+import pytest
+
+from rajudge import DemoModelWarning, Judge
+from rajudge.records import Principle
+from rajudge.serve import RewardServer, make_server
+
+CORRECT = "Prefer the response that answers correctly."
+PROMPT = "What is 2 + 2?"
+# Exactly what rewardanything 1.0.1's Client.judge sends.
+REQUEST = {
+    "principle": CORRECT,
+    "prompt": PROMPT,
+    "responses": {"gpt": "4", "claude": "5"},
+    "mask_responses": True,
+}
+CLIENT_HEADERS = {
+    "Content-Type": "application/json",
+    "User-Agent": "RewardAnything-Python-Client/1.0.1",
+}
+
+
+@pytest.fixture(scope="module")
+def judge(demo_model: Path) -> Iterator[Judge]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemoModelWarning)
+        loaded = Judge(demo_model, threads=2, ctx=1024, rationale_tokens=16)
+    with loaded:
+        yield loaded
+
+
+@pytest.fixture(scope="module")
+def server(judge: Judge) -> Iterator[RewardServer]:
+    """A live server on an ephemeral loopback port, stopped after the module."""
+    live = make_server(judge, "127.0.0.1", 0)
+    thread = threading.Thread(target=live.serve_forever)
+    thread.start()
+    yield live
+    live.shutdown()
+    live.server_close()
+    thread.join()
+
+
+def call(
+    server: RewardServer, path: str, body: Any = None, method: str | None = None
+) -> tuple[int, Any]:
+    """(status, JSON reply) of one request; `body` is JSON data, or raw bytes."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    request = Request(server.url + path, data=data, method=method, headers=CLIENT_HEADERS)
+    try:
+        with urlopen(request, timeout=600) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def raw(server: RewardServer, request: bytes) -> tuple[int, Any]:
+    """Send bytes as they are, for requests a polite client would never make."""
+    host, port = server.server_address[:2]
+    with socket.create_connection((host, port), timeout=60) as conn:
+        conn.sendall(request)
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+def decided(reply: dict[str, Any]) -> tuple[Any, ...]:
+    """What the judge decided in a reply, without timings."""
+    judgments = [
+        {k: v for k, v in j.items() if k != "timings"} for j in reply["record"]["judgments"]
+    ]
+    return reply["thoughts"], reply["results"], judgments
+
+
+def test_health(server: RewardServer) -> None:
+    status, reply = call(server, "/health")
+    assert status == 200
+    assert reply == {
+        "status": "healthy",
+        "service": "rajudge",
+        "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "mode": "fast",
+    }
+
+
+def test_the_reference_clients_request(server: RewardServer, judge: Judge) -> None:
+    status, reply = call(server, "/api/rewardanything", REQUEST)
+    assert status == 200, reply
+    assert set(reply) == {"thoughts", "results", "record"}
+    results = reply["results"]
+    assert list(results["scores"]) == ["gpt", "claude"]
+    assert all(score in range(1, 6) for score in results["scores"].values())
+    assert results["best-to-worst"] == reply["record"]["ranking"]
+    assert sorted(results["best-to-worst"]) == ["claude", "gpt"]
+    assert reply["thoughts"] == reply["record"]["judgments"][0]["rationale"]
+
+    own = Principle(name="item", text=CORRECT, source="item")
+    direct = judge.judge(PROMPT, REQUEST["responses"], own, item_id="request")
+    assert results["scores"] == {r.name: r.score for r in direct.judgments[0].responses}
+    assert results["best-to-worst"] == list(direct.ranking)
+
+
+def test_a_batch_answers_in_order_with_failures_in_place(
+    server: RewardServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.yaml").write_text("name: secret\ntext: never read by the server\n")
+    batch = [
+        REQUEST,
+        {**REQUEST, "principle": "concise", "id": "q2"},
+        {**REQUEST, "principle": "notes.yaml"},
+        {**REQUEST, "responses": {"a": "four " * 1500, "b": "4"}},
+    ]
+    status, replies = call(server, "/api/rewardanything_batch?max_timeout=600", batch)
+    assert status == 200, replies
+    assert len(replies) == 4
+    _, single = call(server, "/api/rewardanything", REQUEST)
+    assert decided(replies[0]) == decided(single)
+    library = replies[1]["record"]
+    assert library["id"] == "q2"
+    assert library["judgments"][0]["principle"]["source"] == "library"
+    assert replies[2]["record"]["judgments"][0]["principle"]["text"] == "notes.yaml"
+    assert set(replies[3]) == {"error"}
+    assert re.match(
+        r"requests\[3\]: needs \d+ tokens but the context holds 1024", replies[3]["error"]
+    )
+
+
+def test_concurrent_requests_queue_for_the_one_model(server: RewardServer) -> None:
+    other = {**REQUEST, "responses": {"gpt": "Four.", "claude": "4"}}
+    _, alone = call(server, "/api/rewardanything", REQUEST)
+    _, other_alone = call(server, "/api/rewardanything", other)
+    calls = [
+        ("/api/rewardanything", REQUEST),
+        ("/api/rewardanything", other),
+        ("/api/rewardanything", REQUEST),
+        ("/api/rewardanything_batch", [other, REQUEST]),
+        ("/health", None),
+    ]
+    replies: dict[int, tuple[int, Any]] = {}
+
+    def send(index: int, path: str, body: Any) -> None:
+        replies[index] = call(server, path, body)
+
+    threads = [threading.Thread(target=send, args=(i, *c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [replies[i][0] for i in range(len(calls))] == [200] * len(calls)
+    assert decided(replies[0][1]) == decided(replies[2][1]) == decided(alone)
+    assert decided(replies[1][1]) == decided(other_alone)
+    assert [decided(r) for r in replies[3][1]] == [decided(other_alone), decided(alone)]
+    assert replies[4][1]["status"] == "healthy"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "message"),
+    [
+        ("POST", "/api/rewardanything", b"{not json", 400, "invalid JSON"),
+        ("POST", "/api/rewardanything", [1], 422, "a request is a JSON object"),
+        ("POST", "/api/rewardanything", {"principle": CORRECT, "prompt": PROMPT}, 422,
+         "missing 'responses'"),
+        ("POST", "/api/rewardanything", {**REQUEST, "responses": {}}, 422,
+         "'responses' is empty"),
+        ("POST", "/api/rewardanything", {**REQUEST, "responses": {"a": 4}}, 422,
+         "response 'a' must be a string"),
+        ("POST", "/api/rewardanything", {**REQUEST, "prompt": 7}, 422,
+         "'prompt' must be a string or a list of chat messages"),
+        ("POST", "/api/rewardanything", {**REQUEST, "principle": " "}, 422,
+         "'principle' must be non-empty text"),
+        ("POST", "/api/rewardanything", {**REQUEST, "mask_responses": "yes"}, 422,
+         "'mask_responses' must be true or false"),
+        ("POST", "/api/rewardanything_batch", {"requests": [REQUEST]}, 422,
+         "a batch is a non-empty JSON list"),
+        ("POST", "/api/rewardanything_batch", [], 422, "a batch is a non-empty JSON list"),
+        ("POST", "/api/rewardanything_batch", [REQUEST, {"prompt": PROMPT}], 422,
+         "requests[1]: missing 'principle'"),
+        ("GET", "/api/judge", None, 404, "no route GET /api/judge"),
+        ("GET", "/api/rewardanything", None, 405, "takes POST, not GET"),
+        ("POST", "/health", b"{}", 405, "takes GET, not POST"),
+    ],
+)  # fmt: skip
+def test_bad_requests_get_a_json_error(
+    server: RewardServer, method: str, path: str, body: Any, status: int, message: str
+) -> None:
+    got, reply = call(server, path, body, method)
+    assert got == status
+    assert set(reply) == {"error"}
+    assert message in reply["error"]
+    assert "Traceback" not in reply["error"]
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "message"),
+    [
+        (b"POST /api/rewardanything HTTP/1.1\r\nHost: x\r\n\r\n", 411, "needs Content-Length"),
+        (
+            b"POST /api/rewardanything HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n",
+            413,
+            "over the limit",
+        ),
+        (b"PUT /api/rewardanything HTTP/1.1\r\nHost: x\r\n\r\n", 501, "Unsupported method"),
+        (b"GET /health HTTP/1.1\r\n" + b"X: y\r\n" * 101 + b"\r\n", 431, "Too many headers"),
+    ],
+)
+def test_malformed_http_gets_a_json_error(
+    server: RewardServer, request_bytes: bytes, status: int, message: str
+) -> None:
+    got, reply = raw(server, request_bytes)
+    assert got == status
+    assert message in reply["error"]
+
+
+def test_the_serve_command_end_to_end(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "rajudge", "serve", "--port", "0", "--threads", "2"]
+    command += ["--ctx", "1024", "--rationale-tokens", "0"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    assert process.stderr is not None
+    log = ""
+    try:
+        while not (found := re.search(r"on (http://127\.0\.0\.1:\d+);", log)):
+            line = process.stderr.readline()
+            assert line, f"the server exited: {log}"
+            log += line
+        url = found.group(1)
+        with urlopen(url + "/health", timeout=60) as response:
+            assert json.loads(response.read())["status"] == "healthy"
+        request = Request(url + "/api/rewardanything", json.dumps(REQUEST).encode(), CLIENT_HEADERS)
+        with urlopen(request, timeout=600) as response:
+            assert sorted(json.loads(response.read())["results"]["scores"]) == ["claude", "gpt"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        log += process.communicate(timeout=60)[1]
+    assert process.returncode == 0, log
+    assert "demo model" in log and '"POST /api/rewardanything HTTP/1.1" 200' in log
+    assert "stopped" in log and "Traceback" not in log
+
+
+def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "rajudge", "serve", "--port", port, "--ctx", "1024"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+    assert done.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
