@@ -641,7 +641,10 @@ def _candidates(form: str, text: str) -> tuple[list[str], str]:
     return {
         "file": (["in.jsonl"], "ok"),
         "stdin": (["-"], "ok"),
-        "prompt": (["--prompt", text, "-r", text, "-r", "b"], "ok"),
+        "prompt": (
+            ["--prompt", text, "-r", text, "-r", "b"],
+            "usage" if _SURROGATE in text else "ok",  # not UTF-8 text: refused before loading
+        ),
         "prompt-alone": (["--prompt", text], "usage"),
         "missing": (["missing.jsonl"], "usage"),
         "dir": (["adir"], "usage"),
