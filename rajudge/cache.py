@@ -126,13 +126,7 @@ class ResultCache:
             path, timeout=_BUSY_TIMEOUT_S, isolation_level="IMMEDIATE", check_same_thread=False
         )
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: still never corrupt
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS judgments "
-                "(key TEXT PRIMARY KEY, judgment BLOB NOT NULL, created REAL NOT NULL) "
-                "WITHOUT ROWID"
-            )
+            _prepare(self._db)
         except sqlite3.Error:
             self._db.close()
             raise
@@ -209,6 +203,29 @@ class ResultCache:
         assert self._db is not None
         self._db.close()
         self._db = None
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL mode and the table, retried while another process is creating the same file.
+
+    Switching a new file to WAL needs it to itself, and SQLite answers "locked" at once
+    instead of waiting, so two rajudge processes starting together must take turns here.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # with WAL: still never corrupt
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS judgments "
+                "(key TEXT PRIMARY KEY, judgment BLOB NOT NULL, created REAL NOT NULL) "
+                "WITHOUT ROWID"
+            )
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _unusable(path: Path, exc: BaseException) -> str:
