@@ -149,21 +149,42 @@ class ResultCache:
         principle: Principle,
         order: Sequence[str] | None = None,
     ) -> Judgment:
-        """The backend's judgment, from the cache when it was made before, else made and stored.
-
-        A cached judgment carries this call's principle, item id and model name, and the
-        original timings marked `cached`.
-        """
-        key = judgment_key(fingerprint, item, principle, order)
-        stored = self._get(key)
-        if stored is not None:
-            try:
-                return _restore(stored, item, principle, backend.model_name)
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                pass  # a row this version cannot read: judge again and overwrite it
+        """The backend's judgment, from the cache when it was made before, else made and stored."""
+        found = self.find(fingerprint, item, principle, order, model=backend.model_name)
+        if found is not None:
+            return found
         judgment = backend.judge(item, principle, order)
-        self._put(key, judgment)
+        self.store(fingerprint, item, principle, order, judgment)
         return judgment
+
+    def find(
+        self,
+        fingerprint: Fingerprint,
+        item: Item,
+        principle: Principle,
+        order: Sequence[str] | None = None,
+        *,
+        model: str,
+    ) -> Judgment | None:
+        """The judgment made before, if any, as if made now: it carries this call's principle,
+        item id and `model` name, and the original timings marked `cached`."""
+        stored = self._get(judgment_key(fingerprint, item, principle, order))
+        if stored is None:
+            return None
+        try:
+            return _restore(stored, item, principle, model)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None  # a row this version cannot read: judged again and overwritten
+
+    def store(
+        self,
+        fingerprint: Fingerprint,
+        item: Item,
+        principle: Principle,
+        order: Sequence[str] | None,
+        judgment: Judgment,
+    ) -> None:
+        self._put(judgment_key(fingerprint, item, principle, order), judgment)
 
     def close(self) -> None:
         with self._lock:

@@ -20,11 +20,12 @@ import orjson
 
 from rajudge import metrics
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.engine.base import Backend
+from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError, UsageError
 from rajudge.protocol import masked_order
 from rajudge.read import parse_lines
 from rajudge.records import Item, Judgment, Principle
+from rajudge.run import judge_groups
 
 
 @dataclass(frozen=True)
@@ -124,25 +125,21 @@ def predict(
     it has not judged before.
     """
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
-    if cache is None:
-        judge = backend.judge
-    else:
 
-        def judge(item: Item, principle: Principle, order: Sequence[str]) -> Judgment:
-            return cache.judgment(backend, fingerprint, item, principle, order)
-
-    for labelled in items:
+    def jobs(labelled: LabelledItem) -> list[Job]:
         item = labelled.item
         if item.principle is None:
-            yield InputError(item.where, "no principle: pass --principle or add a 'principle'")
-            continue
+            raise InputError(item.where, "no principle: pass --principle or add a 'principle'")
         orders = presentation_orders(labelled, seed=seed, swap=swap, permutations=permutations)
-        try:
-            judgments = tuple(judge(item, item.principle, order) for order in orders)
-        except InputError as exc:
-            yield exc
-            continue
-        yield Prediction(labelled=labelled, judgments=judgments)
+        return [Job(item, item.principle, tuple(order)) for order in orders]
+
+    for labelled, outcome in judge_groups(
+        backend, items, jobs, fingerprint=fingerprint, cache=cache
+    ):
+        if isinstance(outcome, InputError):
+            yield outcome
+        else:
+            yield Prediction(labelled=labelled, judgments=outcome)
 
 
 def item_record(prediction: Prediction) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """A batch run: every item under every principle, results in input order, failures per item.
 
+Judgments are scheduled so that those sharing a prefix (principle, prompt) run together, up to
+`parallel` at once on the llama backend; output order never depends on that schedule.
+
 It is also where a run meets earlier ones: the result cache answers judgments made before, and
 `resume` decides which items an earlier run already wrote, by the `key` each record carries.
 """
@@ -7,17 +10,21 @@ It is also where a run meets earlier ones: the result cache answers judgments ma
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from itertools import islice
+from typing import Any, TypeVar
 
 from rajudge.cache import Fingerprint, ResultCache, digest
-from rajudge.engine.base import Backend
+from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError
 from rajudge.output import SCHEMA_VERSION
-from rajudge.records import Item, ItemResult, Principle
+from rajudge.records import Item, ItemResult, Judgment, Principle
 
 _KEY_LENGTH = 16  # hex digits of a record key: 64 bits, collision-free for any real file
+_WINDOW_BATCHES = 4  # items read ahead: this many batches of `parallel` judgments
+
+T = TypeVar("T")
 
 
 def judge_items(
@@ -36,18 +43,146 @@ def judge_items(
     """
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
 
-    def judge_or_fail(item: Item) -> ItemResult | InputError:
-        try:
-            return judge_item(backend, item, principles, fingerprint=fingerprint, cache=cache)
-        except InputError as exc:
-            return exc
-
     # A server backend judges several items at once, still yielding them in input order.
     judge_many = getattr(backend, "judge_many", None)
-    if judge_many is None:
-        yield from map(judge_or_fail, items)
-    else:
+    if judge_many is not None:
+
+        def judge_or_fail(item: Item) -> ItemResult | InputError:
+            try:
+                return judge_item(backend, item, principles, fingerprint=fingerprint, cache=cache)
+            except InputError as exc:
+                return exc
+
         yield from judge_many(items, judge_or_fail)
+        return
+
+    def jobs(item: Item) -> list[Job]:
+        return [Job(item, principle) for principle in _chosen(item, principles)]
+
+    for item, outcome in judge_groups(backend, items, jobs, fingerprint=fingerprint, cache=cache):
+        if isinstance(outcome, InputError):
+            yield outcome
+        else:
+            chosen = tuple(j.principle for j in outcome)
+            key = result_key(item, chosen, fingerprint)
+            yield ItemResult(item=item, judgments=outcome, key=key)
+
+
+def judge_groups(
+    backend: Backend,
+    owners: Iterable[T],
+    jobs_of: Callable[[T], Sequence[Job]],
+    *,
+    fingerprint: Fingerprint,
+    cache: ResultCache | None = None,
+) -> Iterator[tuple[T, tuple[Judgment, ...] | InputError]]:
+    """Judge every owner's jobs; yield each owner with its judgments (or its first failure).
+
+    Owners are read a window at a time. Within a window, jobs the cache knows are answered from
+    it and the rest go to the backend grouped by principle, then by prompt, so that jobs sharing
+    a prefix run next to each other; owners still come out in input order, each as soon as it
+    and every owner before it are done. `jobs_of` may raise InputError for an owner.
+    """
+    window = max(1, getattr(backend.settings, "parallel", 1)) * _WINDOW_BATCHES
+    iterator = iter(owners)
+    while chunk := list(islice(iterator, window)):
+        yield from _judge_window(backend, chunk, jobs_of, fingerprint, cache)
+
+
+def _judge_window(
+    backend: Backend,
+    owners: Sequence[T],
+    jobs_of: Callable[[T], Sequence[Job]],
+    fingerprint: Fingerprint,
+    cache: ResultCache | None,
+) -> Iterator[tuple[T, tuple[Judgment, ...] | InputError]]:
+    jobs: list[Job] = []
+    owner_of: list[int] = []
+    failed: dict[int, InputError] = {}
+    expected: list[int] = []
+    for index, owner in enumerate(owners):
+        try:
+            own = jobs_of(owner)
+        except InputError as exc:
+            failed[index] = exc
+            own = []
+        jobs += own
+        owner_of += [index] * len(own)
+        expected.append(len(own))
+    done: list[dict[int, Judgment]] = [{} for _ in owners]
+    emitted = 0
+    for job_index, outcome in _outcomes(backend, jobs, fingerprint, cache):
+        owner = owner_of[job_index]
+        if isinstance(outcome, InputError):
+            failed.setdefault(owner, outcome)
+        else:
+            done[owner][job_index] = outcome
+        while emitted < len(owners) and (
+            emitted in failed or len(done[emitted]) == expected[emitted]
+        ):
+            yield owners[emitted], _result(done[emitted], failed.get(emitted))
+            emitted += 1
+    for index in range(emitted, len(owners)):
+        yield owners[index], _result(done[index], failed.get(index))
+
+
+def _outcomes(
+    backend: Backend, jobs: Sequence[Job], fingerprint: Fingerprint, cache: ResultCache | None
+) -> Iterator[tuple[int, Judgment | InputError]]:
+    """Each job's outcome by index: cached ones first, then the backend's in prefix order."""
+    todo = []
+    for index, job in enumerate(jobs):
+        found = None
+        if cache is not None:
+            found = cache.find(
+                fingerprint, job.item, job.principle, job.order, model=backend.model_name
+            )
+        if found is None:
+            todo.append(index)
+        else:
+            yield index, found
+    todo.sort(key=_prefix_order(jobs))
+    judge_jobs = getattr(backend, "judge_jobs", None)
+    if judge_jobs is None:
+        batches = [[index] for index in todo]
+    else:
+        size = backend.settings.parallel
+        batches = [todo[start : start + size] for start in range(0, len(todo), size)]
+    for batch in batches:
+        if judge_jobs is None:
+            outcomes = [_judge_one(backend, jobs[batch[0]])]
+        else:
+            outcomes = judge_jobs([jobs[index] for index in batch])
+        for index, outcome in zip(batch, outcomes, strict=True):
+            if cache is not None and isinstance(outcome, Judgment):
+                job = jobs[index]
+                cache.store(fingerprint, job.item, job.principle, job.order, outcome)
+            yield index, outcome
+
+
+def _judge_one(backend: Backend, job: Job) -> Judgment | InputError:
+    try:
+        return backend.judge(job.item, job.principle, job.order)
+    except InputError as exc:
+        return exc
+
+
+def _prefix_order(jobs: Sequence[Job]) -> Callable[[int], tuple[int, int, int]]:
+    """Sort key: principle, then prompt, each by first appearance; else input order."""
+    principles: dict[str, int] = {}
+    prompts: dict[str, int] = {}
+    for job in jobs:
+        principles.setdefault(job.principle.text, len(principles))
+        prompts.setdefault(job.item.prompt, len(prompts))
+    return lambda i: (principles[jobs[i].principle.text], prompts[jobs[i].item.prompt], i)
+
+
+def _result(
+    judgments: dict[int, Judgment], failure: InputError | None
+) -> tuple[Judgment, ...] | InputError:
+    if failure is not None:
+        return failure
+    return tuple(judgments[index] for index in sorted(judgments))
 
 
 def judge_item(

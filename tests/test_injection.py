@@ -358,9 +358,10 @@ def test_a_hostile_item_is_judged_with_its_text_intact_and_names_unforged(
     judgment = backend.judge(item, Principle(name="hostile", text=principle, source="inline"))
     assert sorted(judgment.ranking) == sorted(responses)
     llm = backend._llm
-    seen = llm.detokenize(list(llm.input_ids[: llm.n_tokens]), special=True).decode()
+    decoded = backend._seqs.tokens(1)  # what the judgment's sequence holds
+    seen = llm.detokenize(decoded, special=True).decode()
     im_start, im_end = (_one_token(llm, t) for t in ("<|im_start|>", "<|im_end|>"))
-    prompt = list(llm.input_ids[: judgment.timings.prompt_tokens])
+    prompt = decoded[: judgment.timings.prompt_tokens]
     assert (prompt.count(im_start), prompt.count(im_end)) == (3, 2)
     user = re.search(r"<\|im_start\|>user\n(.*?)<\|im_end\|>\n<\|im_start\|>assistant", seen, re.S)
     assert user is not None

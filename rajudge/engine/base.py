@@ -26,6 +26,16 @@ class EngineSettings:
     temperature: float = 0.0  # for free text only (reasoning, rationale); scores use argmax
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
+    parallel: int = 8  # judgments decoded together in one batch; they share the ctx cells
+
+
+@dataclass(frozen=True)
+class Job:
+    """One judgment to make: an item under a principle, responses in `order` (None: shuffled)."""
+
+    item: Item
+    principle: Principle
+    order: tuple[str, ...] | None = None
 
 
 class Backend(Protocol):
@@ -53,6 +63,7 @@ def check_settings(settings: EngineSettings) -> None:
         ("--reasoning-budget", settings.reasoning_budget, 0, None),
         ("--rationale-tokens", settings.rationale_tokens, 0, None),
         ("batch", settings.batch, 1, None),
+        ("--parallel", settings.parallel, 1, 64),
     )
     for flag, value, low, high in limits:
         if value is not None and (value < low or (high is not None and value > high)):

@@ -1,8 +1,9 @@
 """The in-process llama.cpp backend: one loaded GGUF, the judge prompt, the scoring decode.
 
 Per judgment: render the model's chat template around the RewardAnything messages, reuse the
-longest prefix already in the KV cache, optionally think within a token budget, then decode the
-answer skeleton (rajudge.scoring) reading the score-token probabilities at each slot.
+prefix already in the KV cache, optionally think within a token budget, then decode the answer
+skeleton (rajudge.scoring) reading the score-token probabilities at each slot. Up to `parallel`
+judgments run together, one sequence each (rajudge.engine.sequences).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import warnings
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
@@ -23,9 +25,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rajudge.config import default_threads
-from rajudge.engine.base import DEFAULT_MAX_CTX, EngineSettings, check_settings, whole_sentences
+from rajudge.engine.base import (
+    DEFAULT_MAX_CTX,
+    EngineSettings,
+    Job,
+    check_settings,
+    whole_sentences,
+)
 from rajudge.engine.chat import ChatTemplate
-from rajudge.errors import BackendError, ContextOverflowError, ModelError, UsageError
+from rajudge.engine.sequences import Sequences, common_length
+from rajudge.errors import (
+    BackendError,
+    ContextOverflowError,
+    InputError,
+    ModelError,
+    UsageError,
+)
 from rajudge.gguf import read_metadata
 from rajudge.protocol import judge_messages, masked_order
 from rajudge.records import Item, Judgment, Principle, Timings
@@ -35,12 +50,29 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
 _RATIONALE_TAIL = ', "rationale": "'
+_FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
 _GGML_LOG_ERROR = 4  # enum ggml_log_level
 _USER_DEFINED = 1 << 4  # enum llama_token_attr: LLAMA_TOKEN_ATTR_USER_DEFINED
 _TAG = re.compile(r"<[^<>\s]+>|\[[^\[\]\s]+\]")  # how template markers look: <think>, [INST]
+
+
+@dataclass
+class _Work:
+    """A job on its way through a batch: its prompt, its answer plan, what it has produced."""
+
+    job: Job
+    order: list[str]
+    prompt: list[int]
+    skeleton: ScoreSkeleton
+    cells: int  # KV cells it needs beyond the shared prefix, answer and free text included
+    rng: np.random.Generator
+    seq: int = 0
+    rationale: str = ""
+    generated: int = 0
+    dists: list[tuple[float, ...]] = field(default_factory=list)
 
 
 class LlamaBackend:
@@ -55,8 +87,8 @@ class LlamaBackend:
         info = read_metadata(path)
         arch = info.metadata.get("general.architecture", "")
         trained_ctx = int(info.metadata.get(f"{arch}.context_length", DEFAULT_MAX_CTX))
-        # llama.cpp pads the context to a multiple of 256; asking for that size keeps the
-        # Python-side token buffer and the real context the same length
+        # llama.cpp pads the context to a multiple of 256; asking for that size keeps rajudge's
+        # count of cells and the real context the same
         n_ctx = -(-(settings.ctx or min(trained_ctx, DEFAULT_MAX_CTX)) // 256) * 256
         if settings.n_gpu_layers and not llama_cpp.llama_supports_gpu_offload():
             warnings.warn(
@@ -68,11 +100,12 @@ class LlamaBackend:
         errors: list[str] = []
         try:
             with _load_log(llama_cpp, errors):
+                # the Llama object lends its weights and tokenizer; judging runs in the
+                # multi-sequence context below, so its own context is kept minimal
                 self._llm = llama_cpp.Llama(
                     model_path=str(path),
-                    n_ctx=n_ctx,
-                    n_batch=settings.batch,
-                    n_ubatch=settings.batch,
+                    n_ctx=256,
+                    n_batch=256,
                     n_threads=threads,
                     n_threads_batch=threads,
                     n_gpu_layers=settings.n_gpu_layers,
@@ -80,11 +113,14 @@ class LlamaBackend:
                     swa_full=True,  # sliding-window models: whole KV, so prefix reuse is exact
                     verbose=bool(os.environ.get(_DEBUG_ENV)),
                 )
+                self._llama_cpp = llama_cpp
+                self.n_ctx = n_ctx
+                self._n_vocab = self._llm.n_vocab()
+                self._seqs = self._sequences(min(_FIRST_CELLS, n_ctx))
         except (ValueError, RuntimeError) as exc:
+            if hasattr(self, "_llm"):
+                self._llm.close()
             raise ModelError(_load_failure(path, errors)) from exc
-        self._llama_cpp = llama_cpp
-        self.n_ctx = self._llm.n_ctx()
-        self._n_vocab = self._llm.n_vocab()
         self._skeletons: dict[tuple[int, str], ScoreSkeleton] = {}
         try:
             template = self._llm.metadata.get("tokenizer.chat_template")
@@ -93,58 +129,154 @@ class LlamaBackend:
             self._tokens = PromptTokenizer(self._llm, template)
             self._check_room()
         except (ModelError, UsageError):
-            self._llm.close()
+            self.close()
             raise
 
     def judge(
         self, item: Item, principle: Principle, order: Sequence[str] | None = None
     ) -> Judgment:
-        started = time.perf_counter()
-        settings = self.settings
-        thinking = settings.mode == "reasoning"
-        explain = not thinking and settings.rationale_tokens > 0
-        order = list(order) if order is not None else masked_order(item, settings.seed)
-        system, user = (m["content"] for m in judge_messages(principle.text, item, order))
-        prompt = self._prompt_tokens(system, user, thinking)
-        skeleton = self._skeleton(len(order), "}" + _RATIONALE_TAIL if explain else "}")
-        answer_tokens = sum(map(len, skeleton.forced)) + len(skeleton.choices)
-        free_tokens = settings.reasoning_budget + 8 if thinking else settings.rationale_tokens
-        needed = len(prompt) + answer_tokens + free_tokens
-        if needed > self.n_ctx:
-            raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
+        (outcome,) = self.judge_jobs([Job(item, principle, tuple(order) if order else None)])
+        if isinstance(outcome, InputError):
+            raise outcome
+        return outcome
 
-        rng = np.random.default_rng([settings.seed, zlib.crc32(item.id.encode())])
-        rationale, generated = "", 0
-        try:
-            reused, logits = self._load_prompt(prompt)
-            if thinking:
-                rationale, logits, generated = self._think(logits, rng)
-            dists, tail = self._decode_scores(skeleton, logits)
-            generated += answer_tokens - len(tail)
-            if explain:
-                limit = settings.rationale_tokens
-                rationale, count = self._generate(self._eval(tail), limit, ('"', "\n"), rng)
-                generated += len(tail) + count
-        except RuntimeError as exc:
-            raise BackendError(f"llama.cpp failed while judging {item.id}: {exc}") from exc
+    def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
+        """Judge `jobs`, up to `parallel` at a time in one batch; outcomes in job order.
 
-        return Judgment(
-            item_id=item.id,
-            principle=principle,
-            responses=rank(order, dists),
-            rationale=whole_sentences(rationale),
-            model=self.model_name,
-            mode=settings.mode,
-            timings=Timings(
-                prompt_tokens=len(prompt),
-                reused_tokens=reused,
-                generated_tokens=generated,
-                seconds=time.perf_counter() - started,
-            ),
-        )
+        Consecutive jobs share a batch, so callers that put jobs with a common prefix (same
+        principle, same prompt) next to each other pay for that prefix once. A job that cannot
+        fit the context fails alone. Scores do not depend on how jobs are batched.
+        """
+        outcomes: list[Judgment | InputError | None] = [None] * len(jobs)
+        batch: list[tuple[int, _Work]] = []
+        for index, job in enumerate(jobs):
+            try:
+                batch.append((index, self._prepare(job)))
+            except InputError as exc:
+                outcomes[index] = exc
+            if len(batch) == self._count:
+                self._finish(batch, outcomes)
+                batch = []
+        if batch:
+            self._finish(batch, outcomes)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     def close(self) -> None:
+        if hasattr(self, "_seqs"):
+            self._seqs.close()
         self._llm.close()
+
+    def _prepare(self, job: Job) -> _Work:
+        settings = self.settings
+        item = job.item
+        order = list(job.order) if job.order is not None else masked_order(item, settings.seed)
+        system, user = (m["content"] for m in judge_messages(job.principle.text, item, order))
+        prompt = self._prompt_tokens(system, user, settings.mode == "reasoning")
+        skeleton = self._skeleton(len(order), "}" + _RATIONALE_TAIL if self._explains else "}")
+        answer_tokens = sum(map(len, skeleton.forced)) + len(skeleton.choices)
+        needed = len(prompt) + answer_tokens + self._free_tokens
+        if needed > self.n_ctx:
+            raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
+        rng = np.random.default_rng([settings.seed, zlib.crc32(item.id.encode())])
+        return _Work(job, order, prompt, skeleton, needed, rng)
+
+    @property
+    def _explains(self) -> bool:
+        return self.settings.mode == "fast" and self.settings.rationale_tokens > 0
+
+    @property
+    def _free_tokens(self) -> int:
+        """Most free-text tokens a judgment generates: thinking (and its closing) or rationale."""
+        settings = self.settings
+        if settings.mode == "reasoning":
+            return settings.reasoning_budget + 8
+        return settings.rationale_tokens
+
+    @property
+    def _count(self) -> int:
+        """Judgments per batch: recurrent models keep one state, so they judge one at a time."""
+        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
+        return 1 if recurrent else self.settings.parallel
+
+    def _sequences(self, cells: int) -> Sequences:
+        """A context whose streams hold `cells` tokens (rounded up to a power of two, at most
+        the context size), so memory follows the items judged, not the largest possible one."""
+        settings = self.settings
+        params = self._llm.context_params
+        params.n_batch = params.n_ubatch = settings.batch
+        params.flash_attn_type = (
+            self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+            if settings.n_gpu_layers
+            else self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        size = min(max(256, 1 << (cells - 1).bit_length()), self.n_ctx)
+        return Sequences(
+            self._llama_cpp, self._llm._model, params, self._count, size, self._n_vocab
+        )
+
+    def _finish(
+        self, batch: Sequence[tuple[int, _Work]], outcomes: list[Judgment | InputError | None]
+    ) -> None:
+        started = time.perf_counter()
+        works = [work for _, work in batch]
+        try:
+            needed = max(work.cells for work in works)
+            if needed > self._seqs.n_ctx:
+                self._seqs.close()
+                self._seqs = self._sequences(needed)
+            reused = self._run(works)
+        except RuntimeError as exc:
+            names = ", ".join(w.job.item.id for w in works)
+            raise BackendError(f"llama.cpp failed while judging {names}: {exc}") from exc
+        share = (time.perf_counter() - started) / len(works)
+        for (index, work), prefix in zip(batch, reused, strict=True):
+            outcomes[index] = Judgment(
+                item_id=work.job.item.id,
+                principle=work.job.principle,
+                responses=rank(work.order, work.dists),
+                rationale=whole_sentences(work.rationale),
+                model=self.model_name,
+                mode=self.settings.mode,
+                timings=Timings(
+                    prompt_tokens=len(work.prompt),
+                    reused_tokens=prefix,
+                    generated_tokens=work.generated,
+                    seconds=share,
+                ),
+            )
+
+    def _run(self, works: Sequence[_Work]) -> list[int]:
+        """Decode a batch: shared prefix, each prompt's tail, thinking, scores, rationale.
+
+        Returns how many prompt tokens each judgment took from earlier work instead of
+        computing them: the first pays for the new part of the shared prefix, the others not.
+        """
+        seqs = self._seqs
+        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
+        shared = 0 if recurrent else _shared_prefix([w.prompt for w in works])
+        if recurrent:
+            seqs.reset()
+        reused = seqs.set_trunk(works[0].prompt[:shared])
+        starts = seqs.start([w.prompt[shared:] for w in works])
+        for seq, work in enumerate(works, 1):
+            work.seq = seq
+        logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
+        if self.settings.mode == "reasoning":
+            budget = self.settings.reasoning_budget
+            thoughts = self._generate(works, logits, budget, (_THINK_CLOSE,))
+            closing = self._tokenize("\n" + _THINK_CLOSE + "\n\n", special=True)
+            logits = seqs.feed({w.seq: closing for w in works})
+            for work in works:
+                work.rationale, count = thoughts[work.seq]
+                work.generated += count + len(closing)
+        tails = self._decode_scores(works, logits)
+        if self._explains:
+            logits = seqs.feed({w.seq: tails[w.seq] for w in works})
+            said = self._generate(works, logits, self.settings.rationale_tokens, ('"', "\n"))
+            for work in works:
+                work.rationale, count = said[work.seq]
+                work.generated += len(tails[work.seq]) + count
+        return [reused, *[shared] * (len(works) - 1)]
 
     def _check_room(self) -> None:
         """Fail before judging when the judge's instructions alone overflow the context."""
@@ -167,79 +299,68 @@ class LlamaBackend:
             self._skeletons[key] = plan_skeleton(tokenize, count, tail)
         return self._skeletons[key]
 
-    def _load_prompt(self, prompt: list[int]) -> tuple[int, np.ndarray]:
-        """Evaluate the prompt, reusing the longest prefix already in the cache.
-
-        llama.cpp computes a batch of one token with another kernel than a batch of several,
-        and the rounding differs; so the prompt's last tokens are always evaluated at least two
-        at a time, and a judgment never depends on what happened to be cached before it.
-        """
-        llm = self._llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = min(len(cached), len(prompt))
-        mismatch = np.flatnonzero(cached[:common] != np.asarray(prompt[:common]))
-        reuse = int(mismatch[0]) if mismatch.size else common
-        reuse = max(0, min(reuse, len(prompt) - 2))
-        if llm._is_recurrent or llm._is_hybrid:
-            reuse = 0
-            llm.reset()
-        llm.n_tokens = reuse
-        rest = prompt[reuse:]
-        bounds = [*range(0, len(rest), self.settings.batch), len(rest)]
-        if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
-            bounds[-2] -= 1
-        for start, end in pairwise(bounds[:-1]):
-            llm.eval(rest[start:end])
-        return reuse, self._eval(rest[bounds[-2] :])
-
     def _decode_scores(
-        self, skeleton: ScoreSkeleton, logits: np.ndarray
-    ) -> tuple[list[tuple[float, ...]], list[int]]:
-        """Walk the answer skeleton: forced tokens in one batch per gap, a score at each slot.
+        self, works: Sequence[_Work], logits: dict[int, np.ndarray]
+    ) -> dict[int, list[int]]:
+        """Walk each answer skeleton: forced tokens in one pass per gap, a score at each slot.
 
-        Returns the score distributions in presentation order and the tokens after the last
-        slot, which are not yet decoded.
+        Fills each work's score distributions (presentation order) and returns, per sequence,
+        the tokens after its last slot, which are not yet decoded.
         """
-        dists = []
-        pending = list(skeleton.forced[0])
-        for slot, choices in enumerate(skeleton.choices):
-            if pending:
-                logits = self._eval(pending)
-            dist = distribution(logits[list(choices)].tolist())
-            dists.append(dist)
-            pending = [choices[int(np.argmax(dist))], *skeleton.forced[slot + 1]]
-        return dists, pending
-
-    def _think(self, logits: np.ndarray, rng: np.random.Generator) -> tuple[str, np.ndarray, int]:
-        budget = self.settings.reasoning_budget
-        text, count = self._generate(logits, budget, (_THINK_CLOSE,), rng)
-        closing = self._tokenize("\n" + _THINK_CLOSE + "\n\n", special=True)
-        return text, self._eval(closing), count + len(closing)
+        pending = {w.seq: list(w.skeleton.forced[0]) for w in works}
+        for slot in range(max(len(w.skeleton.choices) for w in works)):
+            active = [w for w in works if slot < len(w.skeleton.choices)]
+            feeds = {w.seq: pending[w.seq] for w in active if pending[w.seq]}
+            if feeds:
+                logits.update(self._seqs.feed(feeds))
+            for work in active:
+                choices = work.skeleton.choices[slot]
+                dist = distribution(logits[work.seq][list(choices)].tolist())
+                work.dists.append(dist)
+                chosen = choices[int(np.argmax(dist))]
+                pending[work.seq] = [chosen, *work.skeleton.forced[slot + 1]]
+        return pending
 
     def _generate(
-        self, logits: np.ndarray, limit: int, stops: tuple[str, ...], rng: np.random.Generator
-    ) -> tuple[str, int]:
-        """Decode free text until a stop string, an end-of-generation token or `limit` tokens.
+        self,
+        works: Sequence[_Work],
+        logits: dict[int, np.ndarray],
+        limit: int,
+        stops: tuple[str, ...],
+    ) -> dict[int, tuple[str, int]]:
+        """Decode free text for every sequence at once, each until a stop string, an
+        end-of-generation token or `limit` tokens.
 
-        Returns the text before the stop string and how many tokens stay in the cache; tokens
-        that belong to the stop string are removed from the cache again.
+        Returns per sequence the text before the stop string and how many tokens stay in the
+        cache; tokens that belong to a stop string are removed from the cache again.
         """
-        llm = self._llm
-        start = llm.n_tokens
-        pieces: list[bytes] = []
+        seqs, vocab = self._seqs, self._llm._model.vocab
+        rngs = {w.seq: w.rng for w in works}
+        start = {seq: seqs.length(seq) for seq in logits}
+        pieces: dict[int, list[bytes]] = {seq: [] for seq in logits}
+        done: dict[int, tuple[str, int]] = {}
         for _ in range(limit):
-            token = self._pick(logits, rng)
-            if self._llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
-                break
-            pieces.append(llm.detokenize([token]))
-            text = b"".join(pieces).decode("utf-8", "ignore")
-            hit = min((text.find(s) for s in stops if s in text), default=-1)
-            if hit >= 0:
-                kept = _tokens_within(pieces, len(text[:hit].encode("utf-8")))
-                llm.n_tokens = start + kept
-                return text[:hit], kept
-            logits = self._eval([token])
-        return b"".join(pieces).decode("utf-8", "ignore"), len(pieces)
+            feeds = {}
+            for seq, scores in logits.items():
+                token = self._pick(scores, rngs[seq])
+                if self._llama_cpp.llama_vocab_is_eog(vocab, token):
+                    done[seq] = (_text(pieces[seq]), len(pieces[seq]))
+                    continue
+                pieces[seq].append(self._llm.detokenize([token]))
+                text = _text(pieces[seq])
+                hit = min((text.find(s) for s in stops if s in text), default=-1)
+                if hit >= 0:
+                    kept = _tokens_within(pieces[seq], len(text[:hit].encode("utf-8")))
+                    seqs.cut(seq, start[seq] + kept)
+                    done[seq] = (text[:hit], kept)
+                    continue
+                feeds[seq] = [token]
+            if not feeds:
+                return done
+            logits = seqs.feed(feeds)
+        for seq in logits:
+            done[seq] = (_text(pieces[seq]), len(pieces[seq]))
+        return done
 
     def _pick(self, logits: np.ndarray, rng: np.random.Generator) -> int:
         temperature = self.settings.temperature
@@ -248,12 +369,6 @@ class LlamaBackend:
         scaled = (logits - logits.max()) / temperature
         probs = np.exp(scaled)
         return int(rng.choice(self._n_vocab, p=probs / probs.sum()))
-
-    def _eval(self, tokens: list[int]) -> np.ndarray:
-        """Decode `tokens` after what is cached; the logits of the last one."""
-        self._llm.eval(tokens)
-        pointer = self._llama_cpp.llama_get_logits_ith(self._llm.ctx, -1)
-        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,)).copy()
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._tokens.tokenize(text, special=special)
@@ -369,6 +484,19 @@ def _load_failure(path: Path, errors: list[str]) -> str:
     if "unknown model architecture" in reason:
         reason += " (this llama.cpp build does not support it; a newer llama-cpp-python may)"
     return f"{message}: {reason}"
+
+
+def _shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
+    """Length of the prefix all prompts share, leaving each a tail of two tokens or more."""
+    first = prompts[0]
+    shared = min(len(p) for p in prompts) - 2
+    for prompt in prompts[1:]:
+        shared = min(shared, common_length(first, prompt))
+    return max(shared, 0)
+
+
+def _text(pieces: list[bytes]) -> str:
+    return b"".join(pieces).decode("utf-8", "ignore")
 
 
 def _tokens_within(pieces: list[bytes], size: int) -> int:
