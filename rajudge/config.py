@@ -33,6 +33,7 @@ class Config:
     threads: int | None = None
     n_gpu_layers: int | None = None  # -1: all layers
     ctx: int | None = None
+    parallel: int | None = None  # judgments decoded together (llama backend)
     mode: Mode | None = None
     reasoning_budget: int | None = None
     seed: int | None = None
@@ -82,7 +83,15 @@ def default_threads() -> int:
 
 
 _SETTINGS = tuple(f.name for f in fields(Config) if f.name != "source")
-_INT_MINIMUM = {"threads": 1, "ctx": 1, "n_gpu_layers": -1, "reasoning_budget": 0, "seed": None}
+# The integer settings' (lowest, highest) values; None: no bound. As engine.base.check_settings.
+_INT_RANGE: dict[str, tuple[int | None, int | None]] = {
+    "threads": (1, None),
+    "ctx": (1, None),
+    "parallel": (1, 64),
+    "n_gpu_layers": (-1, None),
+    "reasoning_budget": (0, None),
+    "seed": (None, None),
+}
 _MODES: tuple[str, ...] = get_args(Mode)
 
 
@@ -116,9 +125,9 @@ def _check(path: Path, key: str, value: Any) -> Any:
     # The rest are integers; bool is an int to Python, but `threads: true` is a mistake.
     if not isinstance(value, int) or isinstance(value, bool):
         raise bad("an integer")
-    minimum = _INT_MINIMUM[key]
-    if minimum is not None and value < minimum:
-        raise bad(f"an integer >= {minimum}")
+    low, high = _INT_RANGE[key]
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise bad(f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
     return value
 
 

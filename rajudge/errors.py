@@ -69,3 +69,12 @@ class ModelError(RajudgeError):
 
 class BackendError(ModelError):
     """The inference engine failed."""
+
+
+_SHOWN = 60  # longest quoted value in a message: a 1 MB value must not become a 1 MB error line
+
+
+def shown(value: object) -> str:
+    """A value quoted in a message, cut short so that the message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"

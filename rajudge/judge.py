@@ -24,7 +24,7 @@ from typing import Any, get_args
 import orjson
 
 from rajudge.config import Config, load_config
-from rajudge.engine.base import Backend, EngineSettings
+from rajudge.engine.base import Backend, EngineSettings, check_settings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import InputError, UsageError
 from rajudge.models import resolve_model
@@ -40,8 +40,9 @@ DEMO_NOTICE = (
     "meaningful; use a real judge such as RewardAnything-8B (see README: A real judge)"
 )
 _SETTINGS = tuple(f.name for f in fields(EngineSettings))
-# Settings the config file may hold; the others (batch, temperature...) only come from callers.
-_CONFIG_SETTINGS = ("mode", "threads", "n_gpu_layers", "ctx", "seed", "reasoning_budget")
+# Settings the config file may hold: the Config fields that are engine settings; the others
+# (batch, temperature...) only come from callers.
+_CONFIG_SETTINGS = tuple(f.name for f in fields(Config) if f.name in _SETTINGS)
 _MODES: tuple[str, ...] = get_args(Mode)
 
 
@@ -134,7 +135,10 @@ class Judge:
 
 
 def engine_settings(config: Config, **given: Any) -> EngineSettings:
-    """Engine settings from keyword values (None: not given) over the config file's."""
+    """Engine settings from keyword values (None: not given) over the config file's.
+
+    They are checked here, so that a bad value is refused before any model is looked for.
+    """
     unknown = sorted(set(given) - set(_SETTINGS))
     if unknown:
         raise TypeError(f"unknown engine setting {unknown[0]!r} (known: {', '.join(_SETTINGS)})")
@@ -142,7 +146,11 @@ def engine_settings(config: Config, **given: Any) -> EngineSettings:
     chosen.update({name: value for name, value in given.items() if value is not None})
     if chosen["mode"] not in (None, *_MODES):
         raise UsageError(f"mode must be {' or '.join(_MODES)}, not {chosen['mode']!r}")
-    return EngineSettings(**{name: value for name, value in chosen.items() if value is not None})
+    settings = EngineSettings(
+        **{name: value for name, value in chosen.items() if value is not None}
+    )
+    check_settings(settings)
+    return settings
 
 
 def resolve_principles(spec: PrincipleSpec) -> list[Principle]:

@@ -17,14 +17,13 @@ from typing import Any
 
 import yaml
 
-from rajudge.errors import PrincipleError
+from rajudge.errors import PrincipleError, shown
 from rajudge.records import Principle
 
 _LIBRARY_PACKAGE = "rajudge.library"  # pyproject maps this package to the top-level principles/
 _YAML_SUFFIXES = (".yaml", ".yml")
 _FIELDS = ("name", "text", "description", "tags", "weight")
 _USE_FIELDS = ("use", "weight")
-_SHOWN = 60  # longest quoted value in a message: a huge value must not become a huge error line
 
 
 def library() -> dict[str, Principle]:
@@ -45,9 +44,7 @@ def load_file(path: str | Path) -> list[Principle]:
     if isinstance(data, dict) and "principles" in data:
         extra = [key for key in data if key != "principles"]
         if extra:
-            raise _error(
-                label, "", f"unknown key {_shown(extra[0])}; a set holds only 'principles'"
-            )
+            raise _error(label, "", f"unknown key {shown(extra[0])}; a set holds only 'principles'")
         entries, prefix = data["principles"], "principles"
         if not isinstance(entries, list):
             raise _error(label, prefix, f"must be a list of principles, got {_kind(entries)}")
@@ -70,7 +67,7 @@ def load_file(path: str | Path) -> list[Principle]:
             raise _error(
                 label,
                 key,
-                f"duplicate name {_shown(principle.name)} (also {first_at[principle.name]})",
+                f"duplicate name {shown(principle.name)} (also {first_at[principle.name]})",
             )
         first_at[principle.name] = at
         principles.append(principle)
@@ -91,10 +88,10 @@ def resolve(spec: str) -> list[Principle]:
         return load_file(text)
     if len(text.split()) > 1:
         if not _is_unicode(text):
-            raise PrincipleError(f"principle text is not valid UTF-8: {_shown(text)}")
+            raise PrincipleError(f"principle text is not valid UTF-8: {shown(text)}")
         return [Principle(name="inline", text=text, source="inline")]
     raise PrincipleError(
-        f"unknown principle {_shown(text)}{_suggestion(text, shipped)}; "
+        f"unknown principle {shown(text)}{_suggestion(text, shipped)}; "
         "see `rajudge principles list`, "
         "or give a .yaml file or a whole sentence"
     )
@@ -111,7 +108,7 @@ class _StrictLoader(yaml.SafeLoader):
             key = self.construct_object(key_node)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {_shown(key)}", key_node.start_mark
+                    None, None, f"duplicate key {shown(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep)
@@ -173,7 +170,7 @@ def _use(entry: dict[Any, Any], label: str, at: str) -> Principle:
         raise _error(
             label,
             _key(at, "use"),
-            f"no library principle {_shown(name)}{_suggestion(str(name), shipped)}; "
+            f"no library principle {shown(name)}{_suggestion(str(name), shipped)}; "
             "see `rajudge principles list`",
         )
     if "weight" not in entry:
@@ -207,7 +204,7 @@ def _check_keys(entry: dict[Any, Any], allowed: tuple[str, ...], label: str, at:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), allowed, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
-            raise _error(label, at, f"unknown key {_shown(key)} ({hint})")
+            raise _error(label, at, f"unknown key {shown(key)} ({hint})")
 
 
 def _string(value: object, label: str, at: str, empty_ok: bool = False) -> str:
@@ -217,7 +214,7 @@ def _string(value: object, label: str, at: str, empty_ok: bool = False) -> str:
     if not text and not empty_ok:
         raise _error(label, at, "must not be empty")
     if not _is_unicode(text):
-        raise _error(label, at, f"must be valid Unicode text, got {_shown(text)}")
+        raise _error(label, at, f"must be valid Unicode text, got {shown(text)}")
     return text
 
 
@@ -239,7 +236,7 @@ def _tags(value: object, label: str, at: str) -> tuple[str, ...]:
 def _weight(value: object, label: str, at: str) -> float:
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if number is None or not math.isfinite(number) or number <= 0:
-        raise _error(label, _key(at, "weight"), f"must be a positive number, got {_shown(value)}")
+        raise _error(label, _key(at, "weight"), f"must be a positive number, got {shown(value)}")
     return float(number)
 
 
@@ -252,13 +249,7 @@ def _kind(value: object) -> str:
     """How a wrong value reads in a message: scalars as written, containers by type."""
     if isinstance(value, dict | list):
         return f"a {'mapping' if isinstance(value, dict) else 'list'}"
-    return "nothing" if value is None else _shown(value)
-
-
-def _shown(value: object) -> str:
-    """A value quoted in a message, cut short so that the message stays one readable line."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"
+    return "nothing" if value is None else shown(value)
 
 
 def _key(at: str, key: str) -> str:

@@ -35,14 +35,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from rajudge.errors import InputError, UsageError
+from rajudge.errors import InputError, UsageError, shown
 from rajudge.records import Item, Principle
 
 _Obj = dict[str, object]
 _SHAPE_KEYS = {"grouped": ("responses",), "flat": ("response",), "pair": ("chosen", "rejected")}
 _TEXT_KEYS = ("text", "response", "content")
 _NAME_KEYS = ("name", "model")
-_SHOWN = 60  # longest quoted value in a message: a 1 MB id must not become a 1 MB error line
 
 
 @dataclass(frozen=True)
@@ -115,17 +114,17 @@ class _Reader:
             what = "prompt" if group.prompt != prompt else "principle"
             raise _Invalid(
                 f"{what} differs from line {group.line}, which has the same prompt_id "
-                f"{_shown(group.id)}"
+                f"{shown(group.id)}"
             )
         name = name or f"response-{len(group.responses) + 1}"
         if name in group.responses:
-            raise _Invalid(f"duplicate response name {_shown(name)} in item {_shown(group.id)}")
+            raise _Invalid(f"duplicate response name {shown(name)} in item {shown(group.id)}")
         group.responses[name] = text
 
     def _claim(self, item_id: str, number: int) -> None:
         first = self.id_lines.setdefault(item_id, number)
         if first != number:
-            raise _Invalid(f"duplicate id {_shown(item_id)} (first on line {first})")
+            raise _Invalid(f"duplicate id {shown(item_id)} (first on line {first})")
 
     def result(self) -> ReadResult:
         items = [s.item(self.source) if isinstance(s, _FlatGroup) else s for s in self.slots]
@@ -179,7 +178,7 @@ def _load(raw: bytes, first: bool) -> _Obj | None:
 def _shape(obj: _Obj) -> str:
     shapes = [s for s, keys in _SHAPE_KEYS.items() if any(k in obj for k in keys)]
     if not shapes:
-        found = ", ".join(_shown(k) for k in list(obj)[:8]) or "none"
+        found = ", ".join(shown(k) for k in list(obj)[:8]) or "none"
         raise _Invalid(
             "no recognised input shape: expected 'prompt' with 'responses', 'response', "
             f"or 'chosen' and 'rejected' (found keys: {found})"
@@ -228,7 +227,7 @@ def _conversation(messages: list[object]) -> str:
 
 def _grouped(value: object) -> dict[str, str]:
     if isinstance(value, dict):
-        pairs = [(_checked_name(k, f"response name {_shown(k)}"), v) for k, v in value.items()]
+        pairs = [(_checked_name(k, f"response name {shown(k)}"), v) for k, v in value.items()]
     elif isinstance(value, list):
         pairs = [_entry(entry, i) for i, entry in enumerate(value, start=1)]
     else:
@@ -238,8 +237,8 @@ def _grouped(value: object) -> dict[str, str]:
     responses: dict[str, str] = {}
     for name, text in pairs:
         if name in responses:
-            raise _Invalid(f"duplicate response name {_shown(name)}")
-        responses[name] = _text(text, f"response {_shown(name)}")
+            raise _Invalid(f"duplicate response name {shown(name)}")
+        responses[name] = _text(text, f"response {shown(name)}")
     return responses
 
 
@@ -303,12 +302,6 @@ def _optional_text(obj: _Obj, key: str) -> str | None:
 
 def _principle(text: str | None) -> Principle | None:
     return Principle(name="item", text=text, source="item") if text is not None else None
-
-
-def _shown(value: str) -> str:
-    """A value quoted in a message, cut short so that the message stays one readable line."""
-    text = repr(value)
-    return text if len(text) <= _SHOWN else f"{text[: _SHOWN - 1]}…"
 
 
 def _kind(value: object) -> str:

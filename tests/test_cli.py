@@ -228,7 +228,6 @@ def test_inline_prompt_renders_a_table(run: Run) -> None:
             2,
             "mode must be fast or reasoning",
         ),
-        (["score", "in.jsonl", "-p", "concise", "--format", "csv"], 2, "csv"),
         (["score", "--prompt", "hi", "-p", "concise"], 2, "-r/--response"),
     ],
 )
@@ -240,6 +239,25 @@ def test_user_mistakes_end_in_one_line_and_an_exit_code(
     assert done.returncode == code, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["score", "in.jsonl", "-f", "csv"], "unknown output format 'csv'; choose one of table,"),
+        (["score", "in.jsonl", "--parallel", "0"], "--parallel must be between 1 and 64, not 0"),
+        (["eval", "in.jsonl", "--parallel", "65"], "--parallel must be between 1 and 64, not 65"),
+        (["serve", "--parallel", "0"], "--parallel must be between 1 and 64, not 0"),
+    ],
+)
+def test_bad_flags_are_refused_before_the_model_is_looked_for(
+    run: Run, tmp_path: Path, args: list[str], message: str
+) -> None:
+    write_lines(tmp_path / "in.jsonl", GROUPED[:1])
+    done = run(*args, "-m", "absent.gguf")  # a missing model would be exit 3
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: {message}")
+    assert done.stderr.count("\n") == 1
 
 
 def test_principles_and_models_commands(run: Run) -> None:

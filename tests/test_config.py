@@ -80,6 +80,7 @@ aliases:
 threads: 4
 n_gpu_layers: -1
 ctx: 8192
+parallel: 4
 mode: reasoning
 reasoning_budget: 512
 seed: 7
@@ -97,6 +98,7 @@ seed: 7
         threads=4,
         n_gpu_layers=-1,
         ctx=8192,
+        parallel=4,
         mode="reasoning",
         reasoning_budget=512,
         seed=7,
@@ -136,6 +138,9 @@ def test_unknown_key(tmp_path: Path) -> None:
         ("ctx: 2.5", "ctx: expected an integer, got 2.5"),
         ("n_gpu_layers: -2", "n_gpu_layers: expected an integer >= -1, got -2"),
         ("reasoning_budget: -1", "reasoning_budget: expected an integer >= 0, got -1"),
+        ("parallel: 0", "parallel: expected an integer from 1 to 64, got 0"),
+        ("parallel: 65", "parallel: expected an integer from 1 to 64, got 65"),
+        ("parallel: 2.0", "parallel: expected an integer, got 2.0"),
         ("mode: slow", "mode: expected 'fast' or 'reasoning', got 'slow'"),
         ("model: 3", "model: expected a model path or alias, got 3"),
         ("models_dir: [a]", "models_dir: expected a directory path, got ['a']"),
@@ -150,6 +155,11 @@ def test_wrong_values_name_file_and_key(tmp_path: Path, text: str, expected: str
 
 def test_negative_seed_is_fine(tmp_path: Path) -> None:
     assert load_config(_write(tmp_path, "seed: -3\n")).seed == -3
+
+
+@pytest.mark.parametrize("parallel", [1, 64])
+def test_parallel_bounds_are_allowed(tmp_path: Path, parallel: int) -> None:
+    assert load_config(_write(tmp_path, f"parallel: {parallel}\n")).parallel == parallel
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

@@ -592,6 +592,7 @@ def test_cli_reports_a_failed_item_in_one_line_and_judges_the_rest(
         (["--base-url", "http://127.0.0.1:{closed}/v1"], 3, "error: cannot reach http://"),
         ([], 2, "error: --backend openai needs --base-url"),
         (["--base-url", "http://x/v1", "--threads", "2"], 2, "error: --threads: only for"),
+        (["--base-url", "http://x/v1", "--parallel", "2"], 2, "error: --parallel: only for"),
     ],
 )
 def test_cli_server_setup_mistakes_are_one_line(

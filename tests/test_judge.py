@@ -41,11 +41,12 @@ def test_no_model_means_the_cli_default_with_a_warning_and_no_output(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text("ctx: 640\nseed: 3\n")
+    config.write_text("ctx: 640\nseed: 3\nparallel: 3\n")
     monkeypatch.setenv("RAJUDGE_CONFIG", str(config))
     with pytest.warns(DemoModelWarning, match="demo model"), Judge(threads=2, seed=5) as loaded:
         assert loaded.model_name == "SmolLM2-135M-Instruct.Q4_1.gguf"
         assert (loaded.settings.ctx, loaded.settings.seed, loaded.settings.mode) == (640, 5, "fast")
+        assert loaded.settings.parallel == 3  # from the config file
     assert capfd.readouterr() == ("", "")
 
 
@@ -64,6 +65,8 @@ def test_settings_and_models_are_checked_before_anything_loads(tmp_path: Path) -
     with pytest.raises(UsageError, match="mode must be fast or reasoning, not 'slow'"):
         Judge(mode="slow")
     (tmp_path / "notes.gguf").write_text("not a model")
+    with pytest.raises(UsageError, match="--parallel must be between 1 and 64, not 65"):
+        Judge(tmp_path / "notes.gguf", parallel=65)  # refused before the file is looked at
     with pytest.raises(Exception, match="not a GGUF file"):
         Judge(tmp_path / "notes.gguf")
 

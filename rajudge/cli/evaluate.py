@@ -16,23 +16,12 @@ from rich.text import Text
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import stderr, stdout
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
+from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
-    ApiKeyOption,
     BackendChoice,
-    BackendOption,
-    BaseUrlOption,
-    ConcurrencyOption,
-    CtxOption,
-    GpuLayersOption,
+    EngineFlags,
     ModelOption,
-    ModeOption,
     NoCacheOption,
-    RationaleTokensOption,
-    ReasoningBudgetOption,
-    SeedOption,
-    TemperatureOption,
-    ThreadsOption,
-    TimeoutOption,
     open_backend,
 )
 from rajudge.cli.progress import item_progress
@@ -50,7 +39,6 @@ from rajudge.evaluate import (
     report,
     sample,
 )
-from rajudge.judge import engine_settings
 from rajudge.plot import Bar, accuracy_chart
 from rajudge.principles import resolve
 from rajudge.records import Principle
@@ -59,6 +47,7 @@ DEMO_NUMBERS = "demo model: a 135M pipeline model, not a real judge; these numbe
 about RewardAnything-8B"
 
 
+@with_flag_groups
 def evaluate(
     data: Annotated[str, typer.Argument(help="Labelled JSONL: preference pairs or ranked lists.")],
     principle: Annotated[
@@ -93,50 +82,26 @@ def evaluate(
             help="Folder for report.json, predictions.jsonl and accuracy.svg.",
         ),
     ] = None,
-    model: ModelOption = None,
-    backend_name: BackendOption = "llama",
-    base_url: BaseUrlOption = None,
-    api_key: ApiKeyOption = None,
-    concurrency: ConcurrencyOption = 4,
-    timeout: TimeoutOption = 120.0,
     no_cache: NoCacheOption = False,
-    mode: ModeOption = None,
-    threads: ThreadsOption = None,
-    n_gpu_layers: GpuLayersOption = None,
-    ctx: CtxOption = None,
-    seed: SeedOption = None,
-    reasoning_budget: ReasoningBudgetOption = None,
-    rationale_tokens: RationaleTokensOption = None,
-    temperature: TemperatureOption = 0.0,
+    model: ModelOption = None,
+    *,
+    backend_choice: BackendChoice,
+    engine: EngineFlags,
 ) -> None:
     """Pairwise accuracy, swap consistency, rank correlations, with bootstrap 95% CIs."""
     config = load_config()
+    settings = engine.settings(config)
     override = _single_principle(principle) if principle else None
     items, errors = read_labelled(data, override)
     for error in errors:
         stderr.print("error:", str(error), style="red", markup=False, highlight=False)
     if min_length_ratio is not None:
         items = longer_response_pairs(items, min_length_ratio)
-    items = sample(items, limit, seed or 0)
+    items = sample(items, limit, engine.seed or 0)
     if not items:
         raise UsageError(f"{data}: no labelled items to evaluate")
-    settings = engine_settings(
-        config,
-        mode=mode,
-        threads=threads,
-        n_gpu_layers=n_gpu_layers,
-        ctx=ctx,
-        seed=seed,
-        reasoning_budget=reasoning_budget,
-        rationale_tokens=rationale_tokens,
-        temperature=temperature,
-    )
     backend, identity, is_demo = open_backend(
-        BackendChoice(backend_name, base_url, api_key, concurrency, timeout),
-        model,
-        config,
-        settings,
-        local_flags={"--threads": threads, "--n-gpu-layers": n_gpu_layers, "--ctx": ctx},
+        backend_choice, model, config, settings, local_flags=engine.local_only()
     )
     cache = None if no_cache else ResultCache.open()
     run = functools.partial(

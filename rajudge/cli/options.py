@@ -1,8 +1,12 @@
-"""Options shared by several commands, declared once, and the engine they configure."""
+"""Options shared by several commands, declared once, and the engine they configure.
+
+Commands take the flag groups (EngineFlags, BackendChoice) as one parameter each; see
+rajudge.cli.flag_groups.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Annotated, NamedTuple
 
 import typer
@@ -14,7 +18,7 @@ from rajudge.engine.base import Backend, EngineSettings
 from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import UsageError
-from rajudge.judge import DEMO_NOTICE
+from rajudge.judge import DEMO_NOTICE, engine_settings
 from rajudge.models import ModelRef, resolve_model
 
 ModelOption = Annotated[
@@ -78,6 +82,14 @@ CtxOption = Annotated[
     int | None,
     typer.Option("--ctx", help="Context size in tokens (default: model's, up to 8192)."),
 ]
+ParallelOption = Annotated[
+    int | None,
+    typer.Option(
+        "--parallel",
+        help="Judgments decoded together in one batch (llama backend); they share the --ctx "
+        "cells. 1 judges one at a time.",
+    ),
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed of the response shuffle.")]
 ReasoningBudgetOption = Annotated[
     int | None,
@@ -106,14 +118,42 @@ def load_backend(
 
 
 @dataclass(frozen=True)
+class EngineFlags:
+    """The engine flags as given (None: not given), for every command that loads a judge."""
+
+    mode: ModeOption = None
+    threads: ThreadsOption = None
+    n_gpu_layers: GpuLayersOption = None
+    ctx: CtxOption = None
+    parallel: ParallelOption = None
+    seed: SeedOption = None
+    reasoning_budget: ReasoningBudgetOption = None
+    rationale_tokens: RationaleTokensOption = None
+    temperature: TemperatureOption = 0.0
+
+    def settings(self, config: Config) -> EngineSettings:
+        """These flags over the config file's settings, checked before any model is looked for."""
+        return engine_settings(config, **asdict(self))
+
+    def local_only(self) -> dict[str, object]:
+        """The flags that only the in-process engine uses, by name; None where not given."""
+        return {
+            "--threads": self.threads,
+            "--n-gpu-layers": self.n_gpu_layers,
+            "--ctx": self.ctx,
+            "--parallel": self.parallel,
+        }
+
+
+@dataclass(frozen=True)
 class BackendChoice:
     """--backend and the flags that only a server backend uses."""
 
-    name: str = "llama"
-    base_url: str | None = None
-    api_key: str | None = None
-    concurrency: int = 4
-    timeout: float = 120.0
+    name: BackendOption = "llama"
+    base_url: BaseUrlOption = None
+    api_key: ApiKeyOption = None
+    concurrency: ConcurrencyOption = 4
+    timeout: TimeoutOption = 120.0
 
 
 class OpenedBackend(NamedTuple):

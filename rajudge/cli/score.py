@@ -17,30 +17,19 @@ from rich.console import Console
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import stderr, stdout
 from rajudge.cli.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
+from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
-    ApiKeyOption,
     BackendChoice,
-    BackendOption,
-    BaseUrlOption,
-    ConcurrencyOption,
-    CtxOption,
-    GpuLayersOption,
+    EngineFlags,
     ModelOption,
-    ModeOption,
     NoCacheOption,
-    RationaleTokensOption,
-    ReasoningBudgetOption,
-    SeedOption,
-    TemperatureOption,
-    ThreadsOption,
-    TimeoutOption,
     open_backend,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
-from rajudge.judge import engine_settings
 from rajudge.output import (
+    FORMATS,
     Earlier,
     JsonWriter,
     ResultWriter,
@@ -56,6 +45,7 @@ from rajudge.records import Item
 from rajudge.run import Resumption, judge_items, resume
 
 
+@with_flag_groups
 def score(
     file: Annotated[
         str | None, typer.Argument(help="JSONL file of candidates, or - for stdin.")
@@ -98,45 +88,21 @@ def score(
     ] = False,
     no_cache: NoCacheOption = False,
     model: ModelOption = None,
-    backend_name: BackendOption = "llama",
-    base_url: BaseUrlOption = None,
-    api_key: ApiKeyOption = None,
-    concurrency: ConcurrencyOption = 4,
-    timeout: TimeoutOption = 120.0,
-    mode: ModeOption = None,
-    threads: ThreadsOption = None,
-    n_gpu_layers: GpuLayersOption = None,
-    ctx: CtxOption = None,
-    seed: SeedOption = None,
-    reasoning_budget: ReasoningBudgetOption = None,
-    rationale_tokens: RationaleTokensOption = None,
-    temperature: TemperatureOption = 0.0,
+    *,
+    backend_choice: BackendChoice,
+    engine: EngineFlags,
 ) -> None:
     """Score and rank candidate responses; a table on a terminal, JSONL in a pipeline."""
+    fmt = _format(fmt, output)
     config = load_config()
+    settings = engine.settings(config)
     principles = [p for spec in principle or [] for p in resolve(spec)]
     read = _candidates(file, prompt, response or [])
-    settings = engine_settings(
-        config,
-        mode=mode,
-        threads=threads,
-        n_gpu_layers=n_gpu_layers,
-        ctx=ctx,
-        seed=seed,
-        reasoning_budget=reasoning_budget,
-        rationale_tokens=rationale_tokens,
-        temperature=temperature,
-    )
-    fmt = _format(fmt, output)
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         _report(error)
     backend, identity, _ = open_backend(
-        BackendChoice(backend_name, base_url, api_key, concurrency, timeout),
-        model,
-        config,
-        settings,
-        local_flags={"--threads": threads, "--n-gpu-layers": n_gpu_layers, "--ctx": ctx},
+        backend_choice, model, config, settings, local_flags=engine.local_only()
     )
     fingerprint = Fingerprint.of(identity, settings)
     items, kept = read.items, []
@@ -212,7 +178,10 @@ def _candidates(file: str | None, prompt: str | None, responses: list[str]) -> R
 
 
 def _format(fmt: str | None, output: Path | None) -> str:
+    """The output format, refused here when unknown, before any model is loaded."""
     if fmt:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
         return fmt
     if output is not None:
         return "json" if output.suffix == ".json" else "jsonl"

@@ -7,52 +7,27 @@ from typing import Annotated
 import typer
 
 from rajudge.cli.console import stderr
-from rajudge.cli.options import (
-    CtxOption,
-    GpuLayersOption,
-    ModelOption,
-    ModeOption,
-    RationaleTokensOption,
-    ReasoningBudgetOption,
-    SeedOption,
-    TemperatureOption,
-    ThreadsOption,
-    load_backend,
-)
+from rajudge.cli.flag_groups import with_flag_groups
+from rajudge.cli.options import EngineFlags, ModelOption, load_backend
 from rajudge.config import load_config
 from rajudge.errors import UsageError
-from rajudge.judge import Judge, engine_settings
+from rajudge.judge import Judge
 from rajudge.serve import make_server
 
 
+@with_flag_groups
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
     model: ModelOption = None,
-    mode: ModeOption = None,
-    threads: ThreadsOption = None,
-    n_gpu_layers: GpuLayersOption = None,
-    ctx: CtxOption = None,
-    seed: SeedOption = None,
-    reasoning_budget: ReasoningBudgetOption = None,
-    rationale_tokens: RationaleTokensOption = None,
-    temperature: TemperatureOption = 0.0,
+    *,
+    engine: EngineFlags,
 ) -> None:
     """Serve judging over HTTP with the reference package's API, until Ctrl-C."""
     config = load_config()
-    settings = engine_settings(
-        config,
-        mode=mode,
-        threads=threads,
-        n_gpu_layers=n_gpu_layers,
-        ctx=ctx,
-        seed=seed,
-        reasoning_budget=reasoning_budget,
-        rationale_tokens=rationale_tokens,
-        temperature=temperature,
-    )
+    settings = engine.settings(config)
     backend, _ = load_backend(model, config, settings)
     judge = Judge(backend=backend)
     try:
