@@ -3,7 +3,7 @@
 #   make test   sets up .venv the same way and runs the test suite (what .ci/run runs)
 VENV ?= .venv
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint bench
 
 setup:
 	bash scripts/setup.sh
@@ -18,3 +18,9 @@ test: setup
 lint:
 	$(VENV)/bin/ruff check rajudge tests
 	$(VENV)/bin/ruff format --check rajudge tests
+
+# Throughput benchmark (issue 6): every contender on every workload, each in its own process;
+# writes bench/results/<utc>.json and bench/RESULTS.md. Long: run it on a quiet machine.
+# Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--limit 2 --rounds 1 --reference-items 1"
+bench: setup
+	$(VENV)/bin/python -m bench $(BENCH_ARGS)

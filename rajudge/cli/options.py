@@ -86,8 +86,8 @@ ParallelOption = Annotated[
     int | None,
     typer.Option(
         "--parallel",
-        help="Judgments decoded together in one batch (llama backend); they share the --ctx "
-        "cells. 1 judges one at a time.",
+        help="Judgments decoded together in one batch (llama backend), each in its own KV "
+        "stream; changes speed and memory, never scores. 1 judges one at a time.",
     ),
 ]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed of the response shuffle.")]

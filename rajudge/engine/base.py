@@ -26,7 +26,7 @@ class EngineSettings:
     temperature: float = 0.0  # for free text only (reasoning, rationale); scores use argmax
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
-    parallel: int = 8  # judgments decoded together in one batch; they share the ctx cells
+    parallel: int = 8  # judgments decoded together in one batch, each in its own KV stream
 
 
 @dataclass(frozen=True)
