@@ -29,6 +29,11 @@ class ScoreSkeleton:
     forced: tuple[tuple[int, ...], ...]
     choices: tuple[tuple[int, ...], ...]
 
+    @property
+    def length(self) -> int:
+        """Tokens of the whole answer: forced ones and one per score."""
+        return sum(map(len, self.forced)) + len(self.choices)
+
 
 def skeleton_text(count: int, digit: str, tail: str) -> str:
     """The answer text with every score set to `digit`."""

@@ -173,8 +173,7 @@ class LlamaBackend:
         system, user = (m["content"] for m in judge_messages(job.principle.text, item, order))
         prompt = self._prompt_tokens(system, user, settings.mode == "reasoning")
         skeleton = self._skeleton(len(order), "}" + _RATIONALE_TAIL if self._explains else "}")
-        answer_tokens = sum(map(len, skeleton.forced)) + len(skeleton.choices)
-        needed = len(prompt) + answer_tokens + self._free_tokens
+        needed = len(prompt) + skeleton.length + self._free_tokens
         if needed > self.n_ctx:
             raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
         rng = np.random.default_rng([settings.seed, zlib.crc32(item.id.encode())])
@@ -270,6 +269,8 @@ class LlamaBackend:
                 work.rationale, count = thoughts[work.seq]
                 work.generated += count + len(closing)
         tails = self._decode_scores(works, logits)
+        for work in works:
+            work.generated += work.skeleton.length - len(tails[work.seq])
         if self._explains:
             logits = seqs.feed({w.seq: tails[w.seq] for w in works})
             said = self._generate(works, logits, self.settings.rationale_tokens, ('"', "\n"))
