@@ -12,12 +12,12 @@ demo: setup
 	$(VENV)/bin/rajudge score examples/candidates.jsonl -p concise -p helpful
 
 test: setup
-	$(VENV)/bin/ruff check rajudge tests
+	$(VENV)/bin/ruff check rajudge tests bench
 	$(VENV)/bin/python -m pytest -q
 
 lint:
-	$(VENV)/bin/ruff check rajudge tests
-	$(VENV)/bin/ruff format --check rajudge tests
+	$(VENV)/bin/ruff check rajudge tests bench
+	$(VENV)/bin/ruff format --check rajudge tests bench
 
 # Throughput benchmark (issue 6): every contender on every workload, each in its own process;
 # writes bench/results/<utc>.json and bench/RESULTS.md. Long: run it on a quiet machine.

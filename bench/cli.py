@@ -1,0 +1,259 @@
+"""`python -m bench`: every contender on every workload, R rounds, one JSON, one RESULTS.md.
+
+Each contender runs in its own process, back to back within a round; ratios are taken within
+a round and reported as medians over rounds. The JSON is rewritten after every run, so an
+interrupted benchmark keeps what it measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench import machine, refvenv, render, workloads
+from bench.jobs import Json, write_json
+from bench.spawn import REPO, run_worker
+from rajudge.engine.base import DEFAULT_MAX_CTX, EngineSettings
+from rajudge.models import demo_model_path
+
+CONTENDERS = ("reference", "naive", "rajudge", "floor")
+SWEEP_BATCHES = (64, 128, 256, 512)
+REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default GenerationConfig
+    ("reference", "reference (defaults)", {}),
+    ("reference-512", "reference (max_new_tokens=512)", {"max_new_tokens": 512}),
+)
+RESULTS = REPO / "bench" / "results"
+VENV_PYTHON = Path(sys.executable)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a results table: a contender with its settings."""
+
+    key: str
+    contender: str
+    label: str
+    job: Json = field(default_factory=dict)
+
+    @property
+    def is_reference(self) -> bool:
+        return self.contender == "reference"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--workloads", default="A,B,C", help="comma-separated, of A,B,C")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every contender")
+    parser.add_argument("--reference-rounds", type=int, default=1, help="rounds that include it")
+    parser.add_argument(
+        "--limit",
+        help="cap items per workload: N for all, or per workload as A=50,B=5 (smoke runs, or a "
+        "machine too slow for the full workloads; RESULTS.md shows the caps)",
+    )
+    parser.add_argument(
+        "--naive-workloads", default="A,B,C", help="workloads the naive loop runs on"
+    )
+    parser.add_argument(
+        "--reference-items",
+        default="5,10",
+        help="judgments the reference judges per workload: DEFAULTS[,MAX_NEW_TOKENS_512] (0: none)",
+    )
+    parser.add_argument(
+        "--reference-workloads", default="A", help="workloads the reference runs on (not C)"
+    )
+    parser.add_argument("--sweep-rounds", type=int, default=1, help="n_batch sweep; 0: none")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    args.workloads = _choices(parser, "--workloads", args.workloads, workloads.NAMES)
+    args.contenders = _choices(parser, "--contenders", args.contenders, CONTENDERS)
+    args.naive_workloads = _choices(
+        parser, "--naive-workloads", args.naive_workloads, workloads.NAMES
+    )
+    args.limit = _limits(parser, args.limit)
+    args.reference_workloads = _choices(
+        parser, "--reference-workloads", args.reference_workloads, ("A", "B")
+    )
+    caps = [int(n) for n in args.reference_items.split(",")]
+    args.reference_items = (caps[0], caps[-1])
+    return args
+
+
+def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
+    parallel, batch = EngineSettings().parallel, EngineSettings().batch
+    found = []
+    if "reference" in contenders:
+        for (key, label, generation), cap in zip(REFERENCE_ROWS, reference_items, strict=True):
+            if cap > 0:  # a cap of 0 skips the row
+                found.append(Row(key, "reference", label, {"generation": generation, "cap": cap}))
+    if "naive" in contenders:
+        found.append(Row("naive", "naive", "naive llama-cpp-python loop"))
+    if "rajudge" in contenders:
+        label = f"rajudge (parallel={parallel})"
+        found.append(Row("rajudge", "rajudge", label, {"parallel": parallel}))
+        if parallel != 1:
+            found.append(Row("rajudge-p1", "rajudge", "rajudge (parallel=1)", {"parallel": 1}))
+    if "floor" in contenders:
+        found.append(Row("floor", "floor", f"floor (n_batch={batch})", {"batch": batch}))
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    model = demo_model_path()
+    if model is None:
+        raise SystemExit("bench: the demo model is not installed (run `make setup`)")
+    table = rows(args.contenders, args.reference_items)
+    if any(row.is_reference for row in table):
+        refvenv.ensure()
+    started = datetime.now(timezone.utc)
+    out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record: Json = {
+        "schema": 1,
+        "started_utc": started.isoformat(timespec="seconds"),
+        "command": ["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
+        "args": vars(args),
+        "machine": machine.facts(args.threads),
+        "model": {"path": str(model), "name": model.name, "bytes": model.stat().st_size},
+        "rows": {row.key: {"label": row.label, "contender": row.contender} for row in table},
+        "workloads": {},
+        "rounds": [],
+        "sweep": [],
+    }
+    base = {"model": str(model), "threads": args.threads, "seed": args.seed}
+    base["ctx"] = DEFAULT_MAX_CTX  # rajudge's own default: the naive loop and floor get the same
+    with tempfile.TemporaryDirectory(prefix="rajudge-bench-") as tmp:
+        folder = Path(tmp)
+        for name in args.workloads:
+            record["workloads"][name] = _prepare(name, base, folder, args)
+        for number in range(args.rounds):
+            record["rounds"].append({})
+            for name in args.workloads:
+                for row in _rows_in_round(table, name, number, args):
+                    job = {**base, **row.job, **_files(folder, name), "contender": row.contender}
+                    python, module = _runner(row)
+                    run = run_worker(python, module, job, folder, row.key)
+                    record["rounds"][-1].setdefault(name, {})[row.key] = run
+                    _progress(number, args.rounds, name, row.label, run)
+                    write_json(out, record)
+            if number < args.sweep_rounds and "floor" in args.contenders:
+                record["sweep"].append(_sweep(base, args.workloads[0], folder, number, args.rounds))
+                write_json(out, record)
+    record["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json(out, record)
+    render.write(record, out)
+    print(f"bench: wrote {out.relative_to(REPO)} and bench/RESULTS.md", flush=True)
+
+
+def _prepare(name: str, base: Json, folder: Path, args: argparse.Namespace) -> Json:
+    """Write the workload file and rajudge's prompt tokens for it; describe the workload."""
+    workload = workloads.build(name, args.seed, args.limit.get(name))
+    files = _files(folder, name)
+    write_json(files["workload"], workload)
+    prep = run_worker(
+        VENV_PYTHON,
+        "bench.worker",
+        {**base, **files, "contender": "tokens"},
+        folder,
+        f"tokens-{name}",
+    )
+    if "error" in prep:
+        raise SystemExit(f"bench: building the prompt tokens of workload {name} failed")
+    return _describe(workload, prep)
+
+
+def _files(folder: Path, name: str) -> dict[str, str]:
+    return {
+        "workload": str(folder / f"workload-{name}.json"),
+        "tokens": str(folder / f"tokens-{name}.json"),
+    }
+
+
+def _rows_in_round(table: list[Row], name: str, number: int, args: argparse.Namespace) -> list[Row]:
+    """The rows to run on workload `name` in round `number`: the reference only in its rounds,
+    the naive loop only on its workloads."""
+    chosen = [
+        row
+        for row in table
+        if not row.is_reference
+        or (number < args.reference_rounds and name in args.reference_workloads)
+    ]
+    return [row for row in chosen if row.contender != "naive" or name in args.naive_workloads]
+
+
+def _sweep(base: Json, name: str, folder: Path, number: int, rounds: int) -> Json:
+    """The floor's prefill speed on one workload at each n_batch, to back the default batch."""
+    runs: Json = {"workload": name}
+    for batch in SWEEP_BATCHES:
+        job = {**base, **_files(folder, name), "contender": "floor", "batch": batch}
+        runs[str(batch)] = run_worker(VENV_PYTHON, "bench.worker", job, folder, f"sweep-{batch}")
+        _progress(number, rounds, name, f"sweep n_batch={batch}", runs[str(batch)])
+    return runs
+
+
+def _runner(row: Row) -> tuple[Path, str]:
+    if row.is_reference:
+        return refvenv.PYTHON, "bench.reference_worker"
+    return VENV_PYTHON, "bench.worker"
+
+
+def _describe(workload: Json, prep: Json) -> Json:
+    return {
+        "mode": workload["mode"],
+        "reasoning_budget": workload["reasoning_budget"],
+        "principles": [p["name"] for p in workload["principles"]] or ["each item's own"],
+        "items": len(workload["items"]),
+        "responses_per_item": sorted({len(i["responses"]) for i in workload["items"]}),
+        "judgments": prep["judgments"],
+        "prompt_tokens_total": prep["total_tokens"],
+        "prompt_tokens_unique": prep["unique_tokens"],
+        "longest_prompt_tokens": prep["longest_prompt"],
+        "gpu_offload_supported": prep["gpu_offload_supported"],
+        "item_ids": [i["id"] for i in workload["items"]],
+    }
+
+
+def _progress(number: int, rounds: int, workload: str, label: str, run: Json) -> None:
+    head = f"bench: round {number + 1}/{rounds} {workload} {label}:"
+    if "error" in run:
+        print(f"{head} FAILED ({run['error']})", file=sys.stderr, flush=True)
+        return
+    rate = run["judgments"] / run["judge_seconds"]
+    print(
+        f"{head} {run['judgments']} judgments in {run['judge_seconds']:.1f} s "
+        f"({rate:.3f}/s, load {run['load_seconds']:.1f} s, peak {run['peak_rss_mib']:.0f} MiB)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _choices(
+    parser: argparse.ArgumentParser, flag: str, text: str, allowed: tuple[str, ...]
+) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [c for c in chosen if c not in allowed]
+    if unknown or not chosen:
+        parser.error(f"{flag}: choose from {', '.join(allowed)} (got {text!r})")
+    return [c for c in allowed if c in chosen]
+
+
+def _limits(parser: argparse.ArgumentParser, given: str | None) -> dict[str, int]:
+    if not given:
+        return {}
+    if given.isdigit():
+        return dict.fromkeys(workloads.NAMES, int(given))
+    try:
+        pairs = [part.split("=") for part in given.split(",")]
+        limits = {name.strip(): int(count) for name, count in pairs}
+    except ValueError:
+        parser.error(f"--limit: expected N or A=N,B=N, not {given!r}")
+    unknown = set(limits) - set(workloads.NAMES)
+    if unknown:
+        parser.error(f"--limit: unknown workload(s) {', '.join(sorted(unknown))}")
+    return limits

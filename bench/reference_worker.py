@@ -1,0 +1,68 @@
+"""The reference package's local judge (rewardanything 1.0.1), run in bench/.venv-ref.
+
+Glue, and only this: rewardanything.from_pretrained cannot open a GGUF (it passes no gguf_file
+to the tokenizer), so the tokenizer and model are loaded here the way it loads them, with
+`gguf_file=` added, and handed to its own RewardModel class, whose judge() then runs unchanged:
+its prompt, its masking, its default GenerationConfig (or max_new_tokens=512), its parser.
+`python -m bench.reference_worker JOB OUT`; stdlib and the reference venv's packages only.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.jobs import Json, judgments, worker_main
+
+_PACKAGES = ("rewardanything", "torch", "transformers", "gguf", "accelerate")
+
+
+def run(job: Json, workload: Json) -> Json:
+    import torch
+    from rewardanything.local import RewardModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()  # a bar per load, in every round's log
+    torch.set_num_threads(job["threads"])
+    torch.manual_seed(job["seed"])  # the default config samples (temperature 0.1, top_p 0.9)
+    model_path = Path(job["model"])
+    started = time.perf_counter()
+    tokenizer = AutoTokenizer.from_pretrained(model_path.parent, gguf_file=model_path.name)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        model_path.parent, gguf_file=model_path.name, device_map="cpu"
+    )
+    judge = RewardModel(model=model, tokenizer=tokenizer, device="cpu")
+    loaded = time.perf_counter()
+    todo = judgments(workload)[: job["cap"]]
+    outputs = []
+    for judgment in todo:
+        result = judge.judge(
+            principle=judgment.principle_text,
+            prompt=judgment.item["prompt"],
+            responses=judgment.item["responses"],
+            **job["generation"],
+        )
+        accepted = all(
+            isinstance(result.scores.get(name), (int, float)) for name in judgment.item["responses"]
+        )
+        outputs.append((accepted, result.raw_output or ""))
+    done = time.perf_counter()
+    return {
+        "load_seconds": loaded - started,
+        "judge_seconds": done - loaded,
+        "judgments": len(todo),
+        "valid": sum(accepted for accepted, _ in outputs),
+        "of_judgments": len(judgments(workload)),
+        # re-tokenized from its decoded text (special tokens dropped): close, not exact
+        "generated_tokens": sum(len(tokenizer(text).input_ids) for _, text in outputs),
+        "generation": job["generation"],
+        "versions": {name: version(name) for name in _PACKAGES},
+    }
+
+
+if __name__ == "__main__":
+    worker_main(run)

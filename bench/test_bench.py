@@ -1,0 +1,59 @@
+"""The benchmark's own arithmetic, without a model: `.venv/bin/pytest bench -q`."""
+
+from __future__ import annotations
+
+from bench import workloads
+from bench.jobs import judgments
+from bench.naive import scores_every_response
+from bench.prompts import common_prefix, trie_size
+from bench.summary import summarize
+
+
+def test_trie_size_counts_each_shared_prefix_once() -> None:
+    prompts = [[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 9], [1, 2, 3, 4], [7]]
+    assert trie_size(prompts) == 4 + 1 + 1 + 0 + 1
+    assert common_prefix([1, 2, 3], [1, 2]) == 2
+
+
+def test_workloads_are_deterministic_and_shaped_as_the_issue_says() -> None:
+    a, b = workloads.build("A", 0, None), workloads.build("B", 0, None)
+    assert len(judgments(a)) == 50 and all(len(i["responses"]) == 2 for i in a["items"])
+    assert len(b["items"]) == 25 and len(judgments(b)) == 75
+    assert all(len(set(i["responses"].values())) == 6 for i in b["items"])
+    assert b == workloads.build("B", 0, None) and b != workloads.build("B", 1, None)
+    assert workloads.build("C", 0, 3)["mode"] == "reasoning"
+
+
+def test_naive_validity_needs_every_score() -> None:
+    names = ["model-1", "model-2"]
+    good = '{"scores": {"model-1": 2, "model-2": 5}, "best-to-worst": [], "rationale": "a\\nb"}'
+    assert scores_every_response(good, names)
+    assert not scores_every_response(good.replace('"model-2": 5', '"model-2": 6'), names)
+    raw_newline = good.replace("\\n", "\n")
+    assert not scores_every_response(raw_newline, names)
+    assert scores_every_response(raw_newline, names, strict=False)
+    assert scores_every_response("<think>{x}</think>" + good, names)
+
+
+def test_ratios_are_taken_within_a_round() -> None:
+    def run(seconds: float, judgments: int = 10) -> dict[str, object]:
+        return {
+            "rc": 0,
+            "judge_seconds": seconds,
+            "load_seconds": 1.0,
+            "judgments": judgments,
+            "valid": judgments,
+            "peak_rss_mib": 100.0,
+        }
+
+    record = {
+        "workloads": {"A": {}},
+        "rounds": [
+            {"A": {"rajudge": run(10), "naive": run(40), "floor": run(8)}},
+            {"A": {"rajudge": run(20), "naive": run(80), "floor": run(16)}},
+        ],
+    }
+    rows = summarize(record)["A"]
+    assert rows["naive"]["speedup"] == 4.0
+    assert rows["rajudge"]["vs_floor"] == 1.25
+    assert rows["rajudge"]["judge_seconds"] == 15.0 and rows["rajudge"]["valid_share"] == 1.0
