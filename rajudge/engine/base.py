@@ -26,7 +26,8 @@ class EngineSettings:
     temperature: float = 0.0  # for free text only (reasoning, rationale); scores use argmax
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
-    parallel: int = 8  # judgments decoded together in one batch, each in its own KV stream
+    parallel: int = 1  # judgments decoded together in one batch, each in its own KV stream;
+    # 1 by default because on the CPU batching measured no faster (bench/RESULTS.md)
 
 
 @dataclass(frozen=True)
