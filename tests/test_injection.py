@@ -12,7 +12,7 @@ Families and what stands in for weights that are not available here:
   vocabularies, and with a copy of ggml-vocab-qwen35.gguf whose padding tokens 151657/151658
   and 151667/151668 are renamed `<tool_call>`, `</tool_call>`, `<think>`, `</think>`: real
   Qwen3 GGUFs carry them as USER_DEFINED tokens at these ids, which llama.cpp matches even
-  with special tokens disabled (the hole rajudge.engine.llama.PromptTokenizer closes);
+  with special tokens disabled (the hole rajudge.engine.prompt_tokens.PromptTokenizer closes);
 - Gemma 4: ggml-vocab-gemma-4.gguf with google-gemma-4-31B-it.jinja (its `<|channel>` and
   `<|"|>` are USER_DEFINED too);
 - Gemma 2/3 (`<start_of_turn>`, no system role): google-gemma-2-2b-it.jinja with a copy of the
@@ -36,7 +36,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from llama_cpp import Llama
 
-from rajudge.engine.llama import LlamaBackend, PromptTokenizer
+from rajudge.engine.llama import LlamaBackend
+from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.protocol import SYSTEM_PROMPT, judge_messages, masked_order, user_message
 from rajudge.records import Item, Principle
 

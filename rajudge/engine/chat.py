@@ -18,8 +18,8 @@ from rajudge.errors import ModelError
 
 _SYSTEM = "\ue000rajudge-system\ue000"
 _USER = "\ue000rajudge-user\ue000"
-_THINK_OPEN = "<think>"
-_THINK_CLOSE = "</think>"
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
 
 
 @dataclass(frozen=True)
@@ -85,14 +85,14 @@ def _raise_template_error(message: str) -> None:
 def _steer_thinking(text: str, thinking: bool) -> str:
     """Open or close the reasoning block at the end of the generation prompt."""
     tail = text.rstrip()
-    opened = tail.endswith(_THINK_OPEN)
-    closed = tail.endswith(_THINK_CLOSE)
+    opened = tail.endswith(THINK_OPEN)
+    closed = tail.endswith(THINK_CLOSE)
     if thinking and not opened:
         if closed:  # the template closed an empty block (thinking disabled in the template)
-            text = text[: text.rstrip().rfind(_THINK_OPEN)]
-        return f"{text}{_THINK_OPEN}\n"
+            text = text[: text.rstrip().rfind(THINK_OPEN)]
+        return f"{text}{THINK_OPEN}\n"
     if not thinking and opened:
-        return f"{text}\n\n{_THINK_CLOSE}\n\n"
+        return f"{text}\n\n{THINK_CLOSE}\n\n"
     return text
 
 

@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from rajudge.engine.chat import THINK_CLOSE, THINK_OPEN
 from rajudge.protocol import masked_name
 from rajudge.records import SCORE_LEVELS, DistributionSource
 from rajudge.scoring import distribution
-
-_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
 
 class BadAnswer(Exception):
@@ -101,10 +100,10 @@ def _split_thinking(content: str) -> tuple[str, str]:
     The opening tag may be missing (a template that opens the block in the prompt); a
     `</think>` after the answer has begun belongs to its rationale.
     """
-    head, closed, tail = content.partition(_THINK_CLOSE)
+    head, closed, tail = content.partition(THINK_CLOSE)
     if not closed or head.lstrip().startswith("{"):
         return "", content
-    return head.strip().removeprefix(_THINK_OPEN).strip(), tail.lstrip()
+    return head.strip().removeprefix(THINK_OPEN).strip(), tail.lstrip()
 
 
 def _parse_answer(text: str, count: int, finish_reason: object) -> tuple[list[int], str]:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import os
-import re
 import time
 import warnings
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -32,7 +30,8 @@ from rajudge.engine.base import (
     check_settings,
     whole_sentences,
 )
-from rajudge.engine.chat import ChatTemplate
+from rajudge.engine.chat import THINK_CLOSE
+from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
 from rajudge.errors import (
     BackendError,
@@ -47,16 +46,12 @@ from rajudge.records import Item, Judgment, Principle, Timings
 from rajudge.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    pass
 
 _RATIONALE_TAIL = ', "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
-_THINK_OPEN = "<think>"
-_THINK_CLOSE = "</think>"
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
 _GGML_LOG_ERROR = 4  # enum ggml_log_level
-_USER_DEFINED = 1 << 4  # enum llama_token_attr: LLAMA_TOKEN_ATTR_USER_DEFINED
-_TAG = re.compile(r"<[^<>\s]+>|\[[^\[\]\s]+\]")  # how template markers look: <think>, [INST]
 
 
 @dataclass
@@ -262,8 +257,8 @@ class LlamaBackend:
         logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
         if self.settings.mode == "reasoning":
             budget = self.settings.reasoning_budget
-            thoughts = self._generate(works, logits, budget, (_THINK_CLOSE,))
-            closing = self._tokenize("\n" + _THINK_CLOSE + "\n\n", special=True)
+            thoughts = self._generate(works, logits, budget, (THINK_CLOSE,))
+            closing = self._tokenize("\n" + THINK_CLOSE + "\n\n", special=True)
             logits = seqs.feed({w.seq: closing for w in works})
             for work in works:
                 work.rationale, count = thoughts[work.seq]
@@ -373,81 +368,6 @@ class LlamaBackend:
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._tokens.tokenize(text, special=special)
-
-
-class PromptTokenizer:
-    """Tokens of judge prompts in one vocabulary: control tokens only where the template puts them.
-
-    Template text is tokenized with special tokens parsed; untrusted text (every message
-    content) with them disabled. llama.cpp still matches USER_DEFINED added tokens in untrusted
-    text, and some of those are structure: Qwen3's `<think>` and `</think>`, Gemma 4's
-    `<|channel>`. So each occurrence of a marker the template writes (or rajudge's own
-    `<think>`) is cut after its first character and the pieces are tokenized apart: the model
-    reads the same characters, never the marker token. Works on vocabulary-only models too.
-    """
-
-    def __init__(self, llm: Llama, template: str) -> None:
-        self._llm = llm
-        self.template = ChatTemplate(
-            template,
-            bos_token=self.piece(llm.token_bos()),
-            eos_token=self.piece(llm.token_eos()),
-        )
-        rendered = [
-            segment.text
-            for thinking in (False, True)
-            for segment in self.template.render("", "", thinking=thinking)
-            if segment.trusted
-        ]
-        self.markers = self._markers(" ".join([template, *rendered, _THINK_OPEN, _THINK_CLOSE]))
-        alternatives = "|".join(re.escape(m) for m in sorted(self.markers.values(), key=len))
-        self._marker_at = re.compile(f"(?=({alternatives}))") if self.markers else None
-
-    def prompt(self, system: str, user: str, *, thinking: bool) -> list[int]:
-        """The whole prompt, ending where the assistant's answer begins."""
-        tokens: list[int] = []
-        for segment in self.template.render(system, user, thinking=thinking):
-            if segment.trusted:
-                tokens += self.tokenize(segment.text, special=True)
-            else:
-                tokens += self.untrusted(segment.text)
-        bos = self._llm.token_bos()
-        if self._llm._model.add_bos_token() and bos >= 0 and tokens[:1] != [bos]:
-            tokens.insert(0, bos)
-        return tokens
-
-    def untrusted(self, text: str) -> list[int]:
-        """Tokens of `text` in which neither a control token nor a template marker can occur."""
-        if self._marker_at is None or self._marker_at.search(text) is None:
-            return self.tokenize(text, special=False)
-        cuts = sorted({hit.start() + 1 for hit in self._marker_at.finditer(text)})
-        pieces = [text[start:end] for start, end in pairwise([0, *cuts, len(text)])]
-        return [token for piece in pieces for token in self.tokenize(piece, special=False)]
-
-    def tokenize(self, text: str, *, special: bool) -> list[int]:
-        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
-
-    def piece(self, token: int) -> str:
-        if token < 0:
-            return ""
-        return self._llm.detokenize([token], special=True).decode("utf-8", "ignore")
-
-    def _markers(self, source: str) -> dict[int, str]:
-        """Tag-shaped USER_DEFINED tokens in `source`, found by llama.cpp's own matcher.
-
-        Whitespace runs and HTML tags that some vocabularies add (Gemma's) are ordinary text
-        unless the template writes them, so only what the template text holds counts.
-        """
-        import llama_cpp
-
-        vocab = self._llm._model.vocab
-        found = {}
-        for token in set(self.tokenize(source, special=False)):
-            if llama_cpp.llama_vocab_get_attr(vocab, token) & _USER_DEFINED:
-                text = self.piece(token)
-                if _TAG.fullmatch(text):
-                    found[token] = text
-        return found
 
 
 @contextmanager
