@@ -15,6 +15,7 @@ from typing import Any, get_args
 
 import yaml
 
+from rajudge.engine.base import MAX_PARALLEL
 from rajudge.errors import ConfigError
 from rajudge.records import Mode
 
@@ -87,7 +88,7 @@ _SETTINGS = tuple(f.name for f in fields(Config) if f.name != "source")
 _INT_RANGE: dict[str, tuple[int | None, int | None]] = {
     "threads": (1, None),
     "ctx": (1, None),
-    "parallel": (1, 64),
+    "parallel": (1, MAX_PARALLEL),
     "n_gpu_layers": (-1, None),
     "reasoning_budget": (0, None),
     "seed": (None, None),

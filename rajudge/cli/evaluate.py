@@ -97,7 +97,7 @@ def evaluate(
         stderr.print("error:", str(error), style="red", markup=False, highlight=False)
     if min_length_ratio is not None:
         items = longer_response_pairs(items, min_length_ratio)
-    items = sample(items, limit, engine.seed or 0)
+    items = sample(items, limit, settings.seed)
     if not items:
         raise UsageError(f"{data}: no labelled items to evaluate")
     backend, identity, is_demo = open_backend(
@@ -225,10 +225,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             f"{c['longer_wins_b']:.1%}",
             markup=False,
         )
-    if (
-        "demo" in summary["setup"]["model"].lower()
-        or "smollm2" in summary["setup"]["model"].lower()
-    ):
+    if summary["setup"]["demo_model"]:
         stderr.print(
             "note: these are demo-model numbers; a 135M model is not a real judge",
             style="dim",

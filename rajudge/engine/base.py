@@ -11,6 +11,7 @@ from rajudge.errors import UsageError
 from rajudge.records import Item, Judgment, Mode, Principle
 
 DEFAULT_MAX_CTX = 8192  # default context cap: enough for listwise items, modest KV memory
+MAX_PARALLEL = 64  # most judgments in one llama.cpp batch (one KV stream each)
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def check_settings(settings: EngineSettings) -> None:
         ("--reasoning-budget", settings.reasoning_budget, 0, None),
         ("--rationale-tokens", settings.rationale_tokens, 0, None),
         ("batch", settings.batch, 1, None),
-        ("--parallel", settings.parallel, 1, 64),
+        ("--parallel", settings.parallel, 1, MAX_PARALLEL),
     )
     for flag, value, low, high in limits:
         if value is not None and (value < low or (high is not None and value > high)):
