@@ -26,6 +26,7 @@ REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default 
     ("reference", "reference (defaults)", {}),
     ("reference-512", "reference (max_new_tokens=512)", {"max_new_tokens": 512}),
 )
+BATCHED = 8  # judgments per llama.cpp pass in the batched row, to show what batching buys here
 RESULTS = REPO / "bench" / "results"
 VENV_PYTHON = Path(sys.executable)
 
@@ -38,6 +39,7 @@ class Row:
     contender: str
     label: str
     job: Json = field(default_factory=dict)
+    fast_only: bool = False  # a setting reasoning mode has no use for: skip workload C
 
     @property
     def is_reference(self) -> bool:
@@ -94,10 +96,13 @@ def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
     if "naive" in contenders:
         found.append(Row("naive", "naive", "naive llama-cpp-python loop"))
     if "rajudge" in contenders:
-        label = f"rajudge (parallel={parallel})"
-        found.append(Row("rajudge", "rajudge", label, {"parallel": parallel}))
-        if parallel != 1:
-            found.append(Row("rajudge-p1", "rajudge", "rajudge (parallel=1)", {"parallel": 1}))
+        found.append(Row("rajudge", "rajudge", f"rajudge (defaults, parallel={parallel})"))
+        if parallel != BATCHED:
+            label = f"rajudge (parallel={BATCHED})"
+            found.append(Row("rajudge-batched", "rajudge", label, {"parallel": BATCHED}))
+        # the scores come before the rationale and do not depend on it: what the scoring costs
+        label = "rajudge (--rationale-tokens 0)"
+        found.append(Row("rajudge-scores", "rajudge", label, {"rationale_tokens": 0}, True))
     if "floor" in contenders:
         found.append(Row("floor", "floor", f"floor (n_batch={batch})", {"batch": batch}))
     return found
@@ -177,13 +182,14 @@ def _files(folder: Path, name: str) -> dict[str, str]:
 
 def _rows_in_round(table: list[Row], name: str, number: int, args: argparse.Namespace) -> list[Row]:
     """The rows to run on workload `name` in round `number`: the reference only in its rounds,
-    the naive loop only on its workloads."""
+    the naive loop only on its workloads, fast-mode settings not on C."""
     chosen = [
         row
         for row in table
         if not row.is_reference
         or (number < args.reference_rounds and name in args.reference_workloads)
     ]
+    chosen = [row for row in chosen if not (row.fast_only and name == "C")]
     return [row for row in chosen if row.contender != "naive" or name in args.naive_workloads]
 
 

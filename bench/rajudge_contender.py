@@ -20,7 +20,7 @@ def run(job: Json, workload: Json) -> Json:
         threads=job["threads"],
         mode=workload["mode"],
         seed=job["seed"],
-        parallel=job["parallel"],
+        **{key: job[key] for key in ("parallel", "rationale_tokens") if key in job},
         **({"reasoning_budget": budget} if budget is not None else {}),
     )
     items = [to_item(item) for item in workload["items"]]
@@ -51,6 +51,7 @@ def run(job: Json, workload: Json) -> Json:
         "judgments": len(items) * per_item,
         "valid": valid,
         "parallel": settings.parallel,
+        "rationale_tokens": settings.rationale_tokens,
         "prompt_tokens": prompt_tokens,
         "reused_tokens": reused_tokens,
         "generated_tokens": generated_tokens,

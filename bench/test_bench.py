@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench import workloads
+from bench.cli import _rows_in_round, parse, rows
 from bench.jobs import judgments
 from bench.naive import scores_every_response
 from bench.prompts import common_prefix, trie_size
@@ -57,3 +58,17 @@ def test_ratios_are_taken_within_a_round() -> None:
     assert rows["naive"]["speedup"] == 4.0
     assert rows["rajudge"]["vs_floor"] == 1.25
     assert rows["rajudge"]["judge_seconds"] == 15.0 and rows["rajudge"]["valid_share"] == 1.0
+
+
+def test_rows_compare_defaults_batching_and_scores_alone() -> None:
+    args = parse(["--reference-items", "0"])
+    table = rows(args.contenders, args.reference_items)
+    assert [row.key for row in table] == [
+        "naive",
+        "rajudge",
+        "rajudge-batched",
+        "rajudge-scores",
+        "floor",
+    ]
+    in_c = [row.key for row in _rows_in_round(table, "C", 0, args)]
+    assert "rajudge-scores" not in in_c and "rajudge-batched" in in_c
