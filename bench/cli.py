@@ -39,7 +39,7 @@ class Row:
     contender: str
     label: str
     job: Json = field(default_factory=dict)
-    fast_only: bool = False  # a setting reasoning mode has no use for: skip workload C
+    workloads: tuple[str, ...] = workloads.NAMES  # where it runs (all unless a row needs less)
 
     @property
     def is_reference(self) -> bool:
@@ -87,24 +87,28 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
+    """The table's rows in running order: the reference last, so that a judgment of it that
+    runs for very long delays nothing else."""
     parallel, batch = EngineSettings().parallel, EngineSettings().batch
     found = []
-    if "reference" in contenders:
-        for (key, label, generation), cap in zip(REFERENCE_ROWS, reference_items, strict=True):
-            if cap > 0:  # a cap of 0 skips the row
-                found.append(Row(key, "reference", label, {"generation": generation, "cap": cap}))
     if "naive" in contenders:
         found.append(Row("naive", "naive", "naive llama-cpp-python loop"))
     if "rajudge" in contenders:
         found.append(Row("rajudge", "rajudge", f"rajudge (defaults, parallel={parallel})"))
-        if parallel != BATCHED:
+        if parallel != BATCHED:  # where generation is heaviest: the fast rationale, reasoning
+            batched = {"parallel": BATCHED}
             label = f"rajudge (parallel={BATCHED})"
-            found.append(Row("rajudge-batched", "rajudge", label, {"parallel": BATCHED}))
+            found.append(Row("rajudge-batched", "rajudge", label, batched, ("A", "C")))
         # the scores come before the rationale and do not depend on it: what the scoring costs
         label = "rajudge (--rationale-tokens 0)"
-        found.append(Row("rajudge-scores", "rajudge", label, {"rationale_tokens": 0}, True))
+        found.append(Row("rajudge-scores", "rajudge", label, {"rationale_tokens": 0}, ("A",)))
     if "floor" in contenders:
         found.append(Row("floor", "floor", f"floor (n_batch={batch})", {"batch": batch}))
+    if "reference" in contenders:
+        capped = list(zip(REFERENCE_ROWS, reference_items, strict=True))
+        for (key, label, generation), cap in reversed(capped):  # the bounded 512 row first
+            if cap > 0:  # a cap of 0 skips the row
+                found.append(Row(key, "reference", label, {"generation": generation, "cap": cap}))
     return found
 
 
@@ -182,14 +186,14 @@ def _files(folder: Path, name: str) -> dict[str, str]:
 
 def _rows_in_round(table: list[Row], name: str, number: int, args: argparse.Namespace) -> list[Row]:
     """The rows to run on workload `name` in round `number`: the reference only in its rounds,
-    the naive loop only on its workloads, fast-mode settings not on C."""
+    the naive loop only on its workloads, every row only on its own."""
     chosen = [
         row
         for row in table
         if not row.is_reference
         or (number < args.reference_rounds and name in args.reference_workloads)
     ]
-    chosen = [row for row in chosen if not (row.fast_only and name == "C")]
+    chosen = [row for row in chosen if name in row.workloads]
     return [row for row in chosen if row.contender != "naive" or name in args.naive_workloads]
 
 

@@ -48,10 +48,10 @@ loading is timed apart from judging; judgments/s counts judging time only.
   parses once those are let through is shown in brackets).
 - **rajudge**: in process, `LlamaBackend` + `rajudge.run.judge_items` consumed fully (the code
   path of `rajudge score`, no result cache), `EngineSettings(threads=2, mode, reasoning_budget)`
-  with every other setting at its default; again with `parallel=8` (eight judgments per
-  llama.cpp pass, each in its own KV stream), and, in fast mode, with `rationale_tokens=0`:
-  the scores are decoded before the rationale and do not depend on it, so that row is what
-  the scoring alone costs. Valid = every item gave an `ItemResult` with every response scored.
+  with every other setting at its default; on A and C (the most generation per judgment) again
+  with `parallel=8` (eight judgments per llama.cpp pass, each in its own KV stream), and on A
+  with `rationale_tokens=0`: the scores are decoded before the rationale and do not depend on
+  it, so that row is what the scoring alone costs. Valid = every item gave an `ItemResult` with every response scored.
 - **floor**: rajudge's exact prompt tokens for every judgment (its tokenizer and masked order),
   sorted; a plain `llama_cpp.Llama` evaluates each prompt after its longest common prefix with
   the one before (cache cut back with `n_tokens`), so each node of the prompts' prefix trie is

@@ -60,15 +60,19 @@ def test_ratios_are_taken_within_a_round() -> None:
     assert rows["rajudge"]["judge_seconds"] == 15.0 and rows["rajudge"]["valid_share"] == 1.0
 
 
-def test_rows_compare_defaults_batching_and_scores_alone() -> None:
-    args = parse(["--reference-items", "0"])
+def test_rows_run_in_order_each_on_its_workloads() -> None:
+    args = parse(["--reference-items", "2,5"])
     table = rows(args.contenders, args.reference_items)
-    assert [row.key for row in table] == [
-        "naive",
-        "rajudge",
-        "rajudge-batched",
-        "rajudge-scores",
-        "floor",
+    assert [(row.key, row.job.get("cap")) for row in table] == [
+        ("naive", None),
+        ("rajudge", None),
+        ("rajudge-batched", None),
+        ("rajudge-scores", None),
+        ("floor", None),
+        ("reference-512", 5),
+        ("reference", 2),
     ]
     in_c = [row.key for row in _rows_in_round(table, "C", 0, args)]
-    assert "rajudge-scores" not in in_c and "rajudge-batched" in in_c
+    assert in_c == ["naive", "rajudge", "rajudge-batched", "floor"]
+    in_b = [row.key for row in _rows_in_round(table, "B", 1, args)]
+    assert in_b == ["naive", "rajudge", "floor"]
