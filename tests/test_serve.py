@@ -233,29 +233,62 @@ def test_malformed_http_gets_a_json_error(
     assert message in reply["error"]
 
 
-def test_the_serve_command_end_to_end(tmp_path: Path) -> None:
+def _start_serve(tmp_path: Path) -> tuple[subprocess.Popen[str], str, str]:
+    """`rajudge serve` in a child process; the process, its address and its log so far.
+
+    The child gets the default Ctrl-C behaviour even when this suite runs as a background job,
+    whose children a shell starts with SIGINT ignored.
+    """
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
     command = [sys.executable, "-m", "rajudge", "serve", "--port", "0", "--threads", "2"]
     command += ["--ctx", "1024", "--rationale-tokens", "0"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    process = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     assert process.stderr is not None
     log = ""
+    while not (found := re.search(r"on (http://127\.0\.0\.1:\d+);", log)):
+        line = process.stderr.readline()
+        if not line:
+            process.kill()
+            pytest.fail(f"the server exited: {log}")
+        log += line
+    return process, found.group(1), log
+
+
+def _stop(process: subprocess.Popen[str], how: signal.Signals) -> str:
+    """Send `how` and return the rest of the server's log once it has exited."""
+    process.send_signal(how)
     try:
-        while not (found := re.search(r"on (http://127\.0\.0\.1:\d+);", log)):
-            line = process.stderr.readline()
-            assert line, f"the server exited: {log}"
-            log += line
-        url = found.group(1)
+        return process.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def test_the_serve_command_end_to_end(tmp_path: Path) -> None:
+    process, url, log = _start_serve(tmp_path)
+    try:
         with urlopen(url + "/health", timeout=60) as response:
             assert json.loads(response.read())["status"] == "healthy"
         request = Request(url + "/api/rewardanything", json.dumps(REQUEST).encode(), CLIENT_HEADERS)
         with urlopen(request, timeout=600) as response:
             assert sorted(json.loads(response.read())["results"]["scores"]) == ["claude", "gpt"]
     finally:
-        process.send_signal(signal.SIGINT)
-        log += process.communicate(timeout=60)[1]
+        log += _stop(process, signal.SIGINT)
     assert process.returncode == 0, log
     assert "demo model" in log and '"POST /api/rewardanything HTTP/1.1" 200' in log
+    assert "stopped" in log and "Traceback" not in log
+
+
+def test_sigterm_stops_the_server_as_ctrl_c_does(tmp_path: Path) -> None:
+    process, _, log = _start_serve(tmp_path)
+    log += _stop(process, signal.SIGTERM)
+    assert process.returncode == 0, log
     assert "stopped" in log and "Traceback" not in log
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import Annotated
 
 import typer
@@ -25,7 +26,7 @@ def serve(
     *,
     engine: EngineFlags,
 ) -> None:
-    """Serve judging over HTTP with the reference package's API, until Ctrl-C."""
+    """Serve judging over HTTP with the reference package's API, until Ctrl-C or SIGTERM."""
     config = load_config()
     settings = engine.settings(config)
     backend, _ = load_backend(model, config, settings)
@@ -35,6 +36,8 @@ def serve(
             server = make_server(judge, host, port, log=_log)
         except OSError as exc:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        # `kill PID` stops a server run in the background as Ctrl-C stops one in a terminal
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         stderr.print(
             f"serving {backend.model_name} ({settings.mode} mode) on {server.url}; Ctrl-C stops",
             markup=False,
