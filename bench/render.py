@@ -51,7 +51,8 @@ loading is timed apart from judging; judgments/s counts judging time only.
   with every other setting at its default; on A and C (the most generation per judgment) again
   with `parallel=8` (eight judgments per llama.cpp pass, each in its own KV stream), and on A
   with `rationale_tokens=0`: the scores are decoded before the rationale and do not depend on
-  it, so that row is what the scoring alone costs. Valid = every item gave an `ItemResult` with every response scored.
+  it, so that row is what the scoring alone costs. Valid = every item gave an `ItemResult`
+  with every response scored.
 - **floor**: rajudge's exact prompt tokens for every judgment (its tokenizer and masked order),
   sorted; a plain `llama_cpp.Llama` evaluates each prompt after its longest common prefix with
   the one before (cache cut back with `n_tokens`), so each node of the prompts' prefix trie is

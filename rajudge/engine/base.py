@@ -28,7 +28,7 @@ class EngineSettings:
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
     parallel: int = 1  # judgments decoded together in one batch, each in its own KV stream;
-    # 1 by default because on the CPU batching measured no faster (bench/RESULTS.md)
+    # 1 by default: its gain depends on the CPU, its memory grows with it (bench/RESULTS.md)
 
 
 @dataclass(frozen=True)
