@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from rajudge.engine.base import (
     whole_sentences,
 )
 from rajudge.engine.chat import THINK_CLOSE
+from rajudge.engine.free_text import generate
 from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
 from rajudge.errors import (
@@ -44,9 +44,6 @@ from rajudge.gguf import read_metadata
 from rajudge.protocol import judge_messages, masked_order
 from rajudge.records import Item, Judgment, Principle, Timings
 from rajudge.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
-
-if TYPE_CHECKING:
-    pass
 
 _RATIONALE_TAIL = ', "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
@@ -257,7 +254,7 @@ class LlamaBackend:
         logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
         if self.settings.mode == "reasoning":
             budget = self.settings.reasoning_budget
-            thoughts = self._generate(works, logits, budget, (THINK_CLOSE,))
+            thoughts = self._free_text(works, logits, budget, (THINK_CLOSE,))
             closing = self._tokenize("\n" + THINK_CLOSE + "\n\n", special=True)
             logits = seqs.feed({w.seq: closing for w in works})
             for work in works:
@@ -268,7 +265,7 @@ class LlamaBackend:
             work.generated += work.skeleton.length - len(tails[work.seq])
         if self._explains:
             logits = seqs.feed({w.seq: tails[w.seq] for w in works})
-            said = self._generate(works, logits, self.settings.rationale_tokens, ('"', "\n"))
+            said = self._free_text(works, logits, self.settings.rationale_tokens, ('"', "\n"))
             for work in works:
                 work.rationale, count = said[work.seq]
                 work.generated += len(tails[work.seq]) + count
@@ -317,54 +314,16 @@ class LlamaBackend:
                 pending[work.seq] = [chosen, *work.skeleton.forced[slot + 1]]
         return pending
 
-    def _generate(
+    def _free_text(
         self,
         works: Sequence[_Work],
         logits: dict[int, np.ndarray],
         limit: int,
         stops: tuple[str, ...],
     ) -> dict[int, tuple[str, int]]:
-        """Decode free text for every sequence at once, each until a stop string, an
-        end-of-generation token or `limit` tokens.
-
-        Returns per sequence the text before the stop string and how many tokens stay in the
-        cache; tokens that belong to a stop string are removed from the cache again.
-        """
-        seqs, vocab = self._seqs, self._llm._model.vocab
         rngs = {w.seq: w.rng for w in works}
-        start = {seq: seqs.length(seq) for seq in logits}
-        pieces: dict[int, list[bytes]] = {seq: [] for seq in logits}
-        done: dict[int, tuple[str, int]] = {}
-        for _ in range(limit):
-            feeds = {}
-            for seq, scores in logits.items():
-                token = self._pick(scores, rngs[seq])
-                if self._llama_cpp.llama_vocab_is_eog(vocab, token):
-                    done[seq] = (_text(pieces[seq]), len(pieces[seq]))
-                    continue
-                pieces[seq].append(self._llm.detokenize([token]))
-                text = _text(pieces[seq])
-                hit = min((text.find(s) for s in stops if s in text), default=-1)
-                if hit >= 0:
-                    kept = _tokens_within(pieces[seq], len(text[:hit].encode("utf-8")))
-                    seqs.cut(seq, start[seq] + kept)
-                    done[seq] = (text[:hit], kept)
-                    continue
-                feeds[seq] = [token]
-            if not feeds:
-                return done
-            logits = seqs.feed(feeds)
-        for seq in logits:
-            done[seq] = (_text(pieces[seq]), len(pieces[seq]))
-        return done
-
-    def _pick(self, logits: np.ndarray, rng: np.random.Generator) -> int:
         temperature = self.settings.temperature
-        if temperature <= 0:
-            return int(np.argmax(logits))
-        scaled = (logits - logits.max()) / temperature
-        probs = np.exp(scaled)
-        return int(rng.choice(self._n_vocab, p=probs / probs.sum()))
+        return generate(self._seqs, self._llm, logits, rngs, limit, stops, temperature)
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._tokens.tokenize(text, special=special)
@@ -414,17 +373,3 @@ def _shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
     for prompt in prompts[1:]:
         shared = min(shared, common_length(first, prompt))
     return max(shared, 0)
-
-
-def _text(pieces: list[bytes]) -> str:
-    return b"".join(pieces).decode("utf-8", "ignore")
-
-
-def _tokens_within(pieces: list[bytes], size: int) -> int:
-    """How many leading tokens fit entirely in the first `size` bytes of their text."""
-    end = 0
-    for count, piece in enumerate(pieces):
-        end += len(piece)
-        if end > size:
-            return count
-    return len(pieces)
