@@ -68,6 +68,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--reference-workloads", default="A", help="workloads the reference runs on (not C)"
     )
+    parser.add_argument(
+        "--reference-seconds",
+        type=float,
+        default=600.0,
+        help="stop a reference run after this many seconds (wall time, its ~40 s of loading "
+        "included); what it judged by then is kept, "
+        "and its rate becomes an upper bound (0: no limit)",
+    )
     parser.add_argument("--sweep-rounds", type=int, default=1, help="n_batch sweep; 0: none")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -147,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
                 for row in _rows_in_round(table, name, number, args):
                     job = {**base, **row.job, **_files(folder, name), "contender": row.contender}
                     python, module = _runner(row)
-                    run = run_worker(python, module, job, folder, row.key)
+                    limit = args.reference_seconds if row.is_reference else None
+                    run = run_worker(python, module, job, folder, row.key, limit or None)
                     record["rounds"][-1].setdefault(name, {})[row.key] = run
                     _progress(number, args.rounds, name, row.label, run)
                     write_json(out, record)
@@ -235,8 +244,9 @@ def _progress(number: int, rounds: int, workload: str, label: str, run: Json) ->
         print(f"{head} FAILED ({run['error']})", file=sys.stderr, flush=True)
         return
     rate = run["judgments"] / run["judge_seconds"]
+    stopped = " when stopped at its time limit" if "stopped_at_limit" in run else ""
     print(
-        f"{head} {run['judgments']} judgments in {run['judge_seconds']:.1f} s "
+        f"{head} {run['judgments']} judgments in {run['judge_seconds']:.1f} s{stopped} "
         f"({rate:.3f}/s, load {run['load_seconds']:.1f} s, peak {run['peak_rss_mib']:.0f} MiB)",
         file=sys.stderr,
         flush=True,

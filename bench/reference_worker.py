@@ -5,6 +5,8 @@ to the tokenizer), so the tokenizer and model are loaded here the way it loads t
 `gguf_file=` added, and handed to its own RewardModel class, whose judge() then runs unchanged:
 its prompt, its masking, its default GenerationConfig (or max_new_tokens=512), its parser.
 `python -m bench.reference_worker JOB OUT`; stdlib and the reference venv's packages only.
+After loading and after each judgment it rewrites the job's progress file, so that a run the
+harness stops at its time limit still reports what it finished.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
-from bench.jobs import Json, judgments, worker_main
+from bench.jobs import Json, judgments, worker_main, write_json
 
 _PACKAGES = ("rewardanything", "torch", "transformers", "gguf", "accelerate")
 
@@ -36,9 +38,23 @@ def run(job: Json, workload: Json) -> Json:
         model_path.parent, gguf_file=model_path.name, device_map="cpu"
     )
     judge = RewardModel(model=model, tokenizer=tokenizer, device="cpu")
-    loaded = time.perf_counter()
+    loaded, loaded_at = time.perf_counter(), time.time()
     todo = judgments(workload)[: job["cap"]]
-    outputs = []
+    outputs: list[tuple[bool, str]] = []
+
+    def answer() -> Json:
+        return {
+            "load_seconds": loaded - started,
+            "judgments": len(outputs),
+            "valid": sum(accepted for accepted, _ in outputs),
+            "of_judgments": len(judgments(workload)),
+            # re-tokenized from its decoded text (special tokens dropped): close, not exact
+            "generated_tokens": sum(len(tokenizer(text).input_ids) for _, text in outputs),
+            "generation": job["generation"],
+            "versions": {name: version(name) for name in _PACKAGES},
+        }
+
+    write_json(job["progress"], {**answer(), "loaded_at": loaded_at})
     for judgment in todo:
         result = judge.judge(
             principle=judgment.principle_text,
@@ -50,18 +66,8 @@ def run(job: Json, workload: Json) -> Json:
             isinstance(result.scores.get(name), (int, float)) for name in judgment.item["responses"]
         )
         outputs.append((accepted, result.raw_output or ""))
-    done = time.perf_counter()
-    return {
-        "load_seconds": loaded - started,
-        "judge_seconds": done - loaded,
-        "judgments": len(todo),
-        "valid": sum(accepted for accepted, _ in outputs),
-        "of_judgments": len(judgments(workload)),
-        # re-tokenized from its decoded text (special tokens dropped): close, not exact
-        "generated_tokens": sum(len(tokenizer(text).input_ids) for _, text in outputs),
-        "generation": job["generation"],
-        "versions": {name: version(name) for name in _PACKAGES},
-    }
+        write_json(job["progress"], {**answer(), "loaded_at": loaded_at})
+    return {**answer(), "judge_seconds": time.perf_counter() - loaded}
 
 
 if __name__ == "__main__":

@@ -3,6 +3,9 @@
 A ratio compares two rows of the same round and workload, so a slow moment of the machine
 moves both sides: `speedup` is rajudge's judgments/s over the row's, `vs_floor` the row's time
 per judgment over the floor's (1.0 is the floor itself, 1.25 the issue's target for rajudge).
+A run stopped at its time limit had not finished the judgment it was on, so its rate is only
+bounded from above (`rate_below`) and its ratios from below (`speedup_above`,
+`vs_floor_above`); over rounds the weakest bound is kept, not a median.
 """
 
 from __future__ import annotations
@@ -13,10 +16,15 @@ from bench.jobs import Json
 
 RAJUDGE, FLOOR = "rajudge", "floor"
 _MEASURES = ("load_seconds", "judge_seconds", "rate", "speedup", "vs_floor", "peak_rss_mib")
+_BOUNDS = {"rate_below": max, "speedup_above": min, "vs_floor_above": min}  # the weakest
 
 
 def ran(run: Json) -> bool:
     return run.get("rc") == 0 and "error" not in run and run.get("judge_seconds", 0) > 0
+
+
+def stopped(run: Json) -> bool:
+    return "stopped_at_limit" in run and "error" not in run and run["judge_seconds"] > 0
 
 
 def rate(run: Json) -> float:
@@ -33,11 +41,17 @@ def summarize(record: Json) -> dict[str, dict[str, Json]]:
             runs = this_round.get(name, {})
             rates = {key: rate(run) for key, run in runs.items() if ran(run)}
             for key, run in runs.items():
-                total = totals.setdefault(key, {"rounds": 0, "failed": 0, "valid": 0, "of": 0})
-                if not ran(run):
+                total = totals.setdefault(
+                    key, {"rounds": 0, "failed": 0, "stopped": 0, "valid": 0, "of": 0}
+                )
+                if not (ran(run) or stopped(run)):
                     total["failed"] += 1
                     continue
-                total["rounds"] += 1
+                if stopped(run):
+                    total["stopped"] += 1
+                    total["limit_seconds"] = run["stopped_at_limit"]
+                else:
+                    total["rounds"] += 1
                 total["judgments"] = run["judgments"]
                 total["of_judgments"] = run.get("of_judgments", run["judgments"])
                 if run.get("valid") is not None:
@@ -46,23 +60,34 @@ def summarize(record: Json) -> dict[str, dict[str, Json]]:
                 if "valid_with_control_characters" in run:
                     lenient = total.get("lenient", 0) + run["valid_with_control_characters"]
                     total["lenient"] = lenient
-                values = {**run, "rate": rates[key]}
-                if RAJUDGE in rates:
-                    values["speedup"] = rates[RAJUDGE] / rates[key]
-                if FLOOR in rates:
-                    values["vs_floor"] = rates[FLOOR] / rates[key]
-                row = samples.setdefault(key, {m: [] for m in _MEASURES})
-                for measure in _MEASURES:
-                    if measure in values:
-                        row[measure].append(values[measure])
+                values = _measures(run, rates)
+                row = samples.setdefault(key, {m: [] for m in (*_MEASURES, *_BOUNDS)})
+                for measure, value in values.items():
+                    if measure in row:
+                        row[measure].append(value)
         summary[name] = {}
         for key, total in totals.items():
-            medians = {m: median(v) for m, v in samples.get(key, {}).items() if v}
+            medians = {m: _BOUNDS.get(m, median)(v) for m, v in samples.get(key, {}).items() if v}
             share = total["valid"] / total["of"] if total["of"] else None
             summary[name][key] = {**total, **medians, "valid_share": share}
             if "lenient" in total and total["of"]:
                 summary[name][key]["lenient_share"] = total["lenient"] / total["of"]
     return summary
+
+
+def _measures(run: Json, rates: dict[str, float]) -> Json:
+    """The run's numbers with its rate and its ratios to rajudge and the floor in its round."""
+    if stopped(run):  # the judgment it was on would have taken longer than the time it had
+        own, names = (run["judgments"] + 1) / run["judge_seconds"], tuple(_BOUNDS)
+    else:
+        own, names = rate(run), ("rate", "speedup", "vs_floor")
+    rate_name, speedup_name, floor_name = names
+    values = {**run, rate_name: own}
+    if RAJUDGE in rates:
+        values[speedup_name] = rates[RAJUDGE] / own
+    if FLOOR in rates:
+        values[floor_name] = rates[FLOOR] / own
+    return values
 
 
 def sweep_medians(record: Json) -> dict[int, Json]:

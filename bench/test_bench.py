@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 from bench import workloads
 from bench.cli import _rows_in_round, parse, rows
-from bench.jobs import judgments
+from bench.jobs import judgments, write_json
 from bench.naive import scores_every_response
 from bench.prompts import common_prefix, trie_size
+from bench.spawn import _stopped, _wait
 from bench.summary import summarize
 
 
@@ -36,17 +43,19 @@ def test_naive_validity_needs_every_score() -> None:
     assert scores_every_response("<think>{x}</think>" + good, names)
 
 
-def test_ratios_are_taken_within_a_round() -> None:
-    def run(seconds: float, judgments: int = 10) -> dict[str, object]:
-        return {
-            "rc": 0,
-            "judge_seconds": seconds,
-            "load_seconds": 1.0,
-            "judgments": judgments,
-            "valid": judgments,
-            "peak_rss_mib": 100.0,
-        }
+def _run(seconds: float, judgments: int = 10) -> dict[str, object]:
+    return {
+        "rc": 0,
+        "judge_seconds": seconds,
+        "load_seconds": 1.0,
+        "judgments": judgments,
+        "valid": judgments,
+        "peak_rss_mib": 100.0,
+    }
 
+
+def test_ratios_are_taken_within_a_round() -> None:
+    run = _run
     record = {
         "workloads": {"A": {}},
         "rounds": [
@@ -76,3 +85,29 @@ def test_rows_run_in_order_each_on_its_workloads() -> None:
     assert in_c == ["naive", "rajudge", "rajudge-batched", "floor"]
     in_b = [row.key for row in _rows_in_round(table, "B", 1, args)]
     assert in_b == ["naive", "rajudge", "floor"]
+
+
+def test_a_run_stopped_at_its_limit_bounds_the_ratios() -> None:
+    stopped = {**_run(300, judgments=0), "rc": -15, "stopped_at_limit": 300.0, "of_judgments": 50}
+    record = {
+        "workloads": {"A": {}},
+        "rounds": [{"A": {"rajudge": _run(25), "floor": _run(20), "reference": stopped}}],
+    }
+    row = summarize(record)["A"]["reference"]
+    assert "rate" not in row and "speedup" not in row
+    assert row["rate_below"] == 1 / 300  # the judgment it was on needed more than 300 s
+    assert row["speedup_above"] == 0.4 * 300 and row["stopped"] == 1 and row["failed"] == 0
+    assert row["valid_share"] is None  # nothing finished, so nothing to call valid
+
+
+def test_a_worker_past_its_limit_is_stopped_and_keeps_its_progress(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    child = subprocess.Popen(["sleep", "30"])
+    status, _, stopped_at = _wait(child.pid, started, limit=0.2)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM
+    assert stopped_at is not None and time.perf_counter() - started < 10
+    progress = tmp_path / "progress.json"
+    write_json(progress, {"judgments": 1, "loaded_at": stopped_at - 42.0})
+    kept = _stopped(progress, stopped_at, 0.2)
+    assert kept["judgments"] == 1 and abs(kept["judge_seconds"] - 42.0) < 1e-6
+    assert "error" in _stopped(tmp_path / "missing.json", stopped_at, 0.2)
