@@ -89,6 +89,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args.reference_workloads = _choices(
         parser, "--reference-workloads", args.reference_workloads, ("A", "B")
     )
+    args.reference_seconds = args.reference_seconds or None  # 0: no limit
     caps = [int(n) for n in args.reference_items.split(",")]
     args.reference_items = (caps[0], caps[-1])
     return args
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                     job = {**base, **row.job, **_files(folder, name), "contender": row.contender}
                     python, module = _runner(row)
                     limit = args.reference_seconds if row.is_reference else None
-                    run = run_worker(python, module, job, folder, row.key, limit or None)
+                    run = run_worker(python, module, job, folder, row.key, limit)
                     record["rounds"][-1].setdefault(name, {})[row.key] = run
                     _progress(number, args.rounds, name, row.label, run)
                     write_json(out, record)

@@ -39,23 +39,18 @@ def run(job: Json, workload: Json) -> Json:
     )
     judge = RewardModel(model=model, tokenizer=tokenizer, device="cpu")
     loaded, loaded_at = time.perf_counter(), time.time()
-    todo = judgments(workload)[: job["cap"]]
-    outputs: list[tuple[bool, str]] = []
-
-    def answer() -> Json:
-        return {
-            "load_seconds": loaded - started,
-            "judgments": len(outputs),
-            "valid": sum(accepted for accepted, _ in outputs),
-            "of_judgments": len(judgments(workload)),
-            # re-tokenized from its decoded text (special tokens dropped): close, not exact
-            "generated_tokens": sum(len(tokenizer(text).input_ids) for _, text in outputs),
-            "generation": job["generation"],
-            "versions": {name: version(name) for name in _PACKAGES},
-        }
-
-    write_json(job["progress"], {**answer(), "loaded_at": loaded_at})
-    for judgment in todo:
+    every = judgments(workload)
+    answer: Json = {
+        "load_seconds": loaded - started,
+        "judgments": 0,
+        "valid": 0,
+        "of_judgments": len(every),
+        "generated_tokens": 0,
+        "generation": job["generation"],
+        "versions": {name: version(name) for name in _PACKAGES},
+    }
+    write_json(job["progress"], {**answer, "loaded_at": loaded_at})
+    for judgment in every[: job["cap"]]:
         result = judge.judge(
             principle=judgment.principle_text,
             prompt=judgment.item["prompt"],
@@ -65,9 +60,12 @@ def run(job: Json, workload: Json) -> Json:
         accepted = all(
             isinstance(result.scores.get(name), (int, float)) for name in judgment.item["responses"]
         )
-        outputs.append((accepted, result.raw_output or ""))
-        write_json(job["progress"], {**answer(), "loaded_at": loaded_at})
-    return {**answer(), "judge_seconds": time.perf_counter() - loaded}
+        answer["judgments"] += 1
+        answer["valid"] += accepted
+        # re-tokenized from its decoded text (special tokens dropped): close, not exact
+        answer["generated_tokens"] += len(tokenizer(result.raw_output or "").input_ids)
+        write_json(job["progress"], {**answer, "loaded_at": loaded_at})
+    return {**answer, "judge_seconds": time.perf_counter() - loaded}
 
 
 if __name__ == "__main__":

@@ -55,12 +55,11 @@ def _run(seconds: float, judgments: int = 10) -> dict[str, object]:
 
 
 def test_ratios_are_taken_within_a_round() -> None:
-    run = _run
     record = {
         "workloads": {"A": {}},
         "rounds": [
-            {"A": {"rajudge": run(10), "naive": run(40), "floor": run(8)}},
-            {"A": {"rajudge": run(20), "naive": run(80), "floor": run(16)}},
+            {"A": {"rajudge": _run(10), "naive": _run(40), "floor": _run(8)}},
+            {"A": {"rajudge": _run(20), "naive": _run(80), "floor": _run(16)}},
         ],
     }
     rows = summarize(record)["A"]
