@@ -1,0 +1,203 @@
+"""bench/FIDELITY.md from a fidelity run: parse rates, agreement, time, every disagreement."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+
+from bench.jobs import Json
+
+_STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
+_NEAR_TIE = 0.1  # top two probabilities closer than this: a coin flip for any reader
+_HEAD = 90  # characters of a free answer quoted for a disagreement
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    case: str
+    response: str
+    reference: object
+    rajudge: int
+    distribution: list[float]
+    cause: str
+
+
+def answer(row: Json) -> str | None:
+    """The free answer after its thinking; None when the thinking never closed."""
+    text = row["reference"]["parsed_text"]
+    if text.startswith("<think>"):
+        return text.split("</think>", 1)[1] if "</think>" in text else None
+    return text
+
+
+def parsed_scores(row: Json) -> dict[str, int] | None:
+    """The reference parser's scores by real name, or None unless it scored every response."""
+    scores = row["reference"]["parsed"]["scores"]
+    real = {}
+    for i, name in enumerate(row["order"]):
+        value = scores.get(f"model-{i + 1}")
+        if type(value) is not int or not 1 <= value <= 5:
+            return None
+        real[name] = value
+    return real
+
+
+def preferred(scores: dict[str, float]) -> str | None:
+    top = max(scores.values())
+    best = [name for name, value in scores.items() if value == top]
+    return best[0] if len(best) == 1 else None
+
+
+def summarize(rows: list[Json]) -> Json:
+    """Every number of one mode's table, and the disagreements behind them."""
+    parsed = [(row, parsed_scores(row)) for row in rows]
+    parsed = [(row, scores) for row, scores in parsed if scores is not None]
+    starting = [(r, s) for r, s in parsed if _starts_with_scores(r)]
+    ref_times = [r["reference"]["seconds"] for r in rows]
+    our_times = [r["rajudge"]["seconds"] for r in rows]
+    decided = [(r, preferred(s)) for r, s in parsed if preferred(s) is not None]
+    return {
+        "judgments": len(rows),
+        "same_messages": sum(r["same_messages"] for r in rows),
+        "same_prompt_tokens": sum(r["same_prompt_tokens"] for r in rows),
+        "reference_parsed": len(parsed),
+        "thinking_closed": sum(answer(r) is not None for r in rows),
+        "starts_with_scores": len(starting),
+        "scores_agree_parsed": _agreeing(parsed),
+        "scores_agree_starting": _agreeing(starting),
+        "preferred_decided": len(decided),
+        "preferred_agree": sum(_our_top(r) == top for r, top in decided),
+        "reference_ties": len(parsed) - len(decided),
+        "reference_median_s": statistics.median(ref_times),
+        "rajudge_median_s": statistics.median(our_times),
+        "reference_total_s": sum(ref_times),
+        "rajudge_total_s": sum(our_times),
+        "reference_generated": sum(r["reference"]["generated_tokens"] for r in rows),
+        "rajudge_generated": sum(r["rajudge"]["generated_tokens"] for r in rows),
+        "disagreements": [d.__dict__ for d in _disagreements(parsed)],
+    }
+
+
+def _starts_with_scores(row: Json) -> bool:
+    text = answer(row)
+    return text is not None and _STARTS_WITH_SCORES.match(text) is not None
+
+
+def _agreeing(parsed: list[tuple[Json, dict[str, int]]]) -> tuple[int, int]:
+    pairs = [(s[n], r["rajudge"]["scores"][n]) for r, s in parsed for n in s]
+    return sum(a == b for a, b in pairs), len(pairs)
+
+
+def _our_top(row: Json) -> str:
+    ours, dists = row["rajudge"]["scores"], row["rajudge"]["distributions"]
+    expected = {n: sum((i + 1) * p for i, p in enumerate(dists[n])) for n in ours}
+    return max(ours, key=lambda n: (ours[n], expected[n]))
+
+
+def _disagreements(parsed: list[tuple[Json, dict[str, int]]]) -> list[Disagreement]:
+    found = []
+    for row, scores in parsed:
+        for name, theirs in scores.items():
+            ours = row["rajudge"]["scores"][name]
+            if theirs != ours:
+                dist = row["rajudge"]["distributions"][name]
+                case = f"{row['id']} ({' then '.join(row['order'])})"
+                found.append(Disagreement(case, name, theirs, ours, dist, _cause(row, dist)))
+    return found
+
+
+def _cause(row: Json, dist: list[float]) -> str:
+    text = answer(row)
+    if text is None:
+        return "the free generation never closed its thinking; its JSON came from inside it"
+    if not _starts_with_scores(row):
+        return f"the free answer does not start with the score JSON: {_head(text)}"
+    thinking = row["rajudge"]["thinking"]
+    if row["reference"]["parsed_text"].startswith("<think>"):
+        theirs = row["reference"]["parsed_text"][len("<think>\n") :].split("</think>", 1)[0]
+        if theirs.strip()[: len(thinking)] != thinking.strip():
+            return "the two thinking texts differ, so the scores follow different reasoning"
+    if not text.lstrip().startswith('{"scores": {"model-1": '):
+        return f"the free answer lays the JSON out differently: {_head(text)}"
+    top = sorted(dist, reverse=True)
+    if top[0] - top[1] < _NEAR_TIE:
+        return f"near tie in the model's own probabilities ({top[0]:.2f} vs {top[1]:.2f})"
+    return "unexplained"
+
+
+def _head(text: str) -> str:
+    return "`" + text.strip()[:_HEAD].replace("\n", "\\n").replace("`", "'") + "`"
+
+
+def render(result: Json) -> str:
+    modes = {mode: summarize(rows) for mode, rows in result["modes"].items()}
+    lines = [
+        "# Fidelity to the reference protocol",
+        "",
+        "Does rajudge read the verdict the model itself gives? The same pairs, each in both",
+        "presentation orders, judged twice on the same GGUF and llama.cpp build: by the reference",
+        "protocol (the reference package's messages, greedy free generation through",
+        "llama-cpp-python's chat completion, its own parser) and by rajudge (answer skeleton,",
+        "scores read from the digit probabilities). See bench/fidelity.py for the method.",
+        "",
+        f"- model: `{result['model']}`; run started {result['started']}",
+        f"- command: `{result['command']}`",
+        f"- pairs: a seeded sample of the shared sets (seed {result['settings']['seed']}),"
+        " both orders each; reasoning budget"
+        f" {result['settings']['budget']} tokens (rajudge's default is 384)",
+        "",
+        "| | " + " | ".join(modes) + " |",
+        "|---|" + "---|" * len(modes),
+    ]
+    for label, cell in _ROWS:
+        lines.append(f"| {label} | " + " | ".join(cell(s) for s in modes.values()) + " |")
+    for mode, summary in modes.items():
+        lines += ["", f"## Disagreements, {mode} mode", ""]
+        if not summary["disagreements"]:
+            lines.append("None: every integer score the reference parsed equals rajudge's.")
+        for d in summary["disagreements"]:
+            dist = ", ".join(f"{p:.2f}" for p in d["distribution"])
+            lines.append(
+                f"- {d['case']}, `{d['response']}`: reference {d['reference']}, rajudge "
+                f"{d['rajudge']} (P(1..5) = {dist}). {d['cause']}"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part}/{whole} ({100 * part / whole:.1f}%)" if whole else "-"
+
+
+_ROWS = (
+    ("judgments (pairs x 2 orders)", lambda s: str(s["judgments"])),
+    ("identical messages", lambda s: _share(s["same_messages"], s["judgments"])),
+    ("identical prompt tokens", lambda s: _share(s["same_prompt_tokens"], s["judgments"])),
+    ("reference: every response parsed", lambda s: _share(s["reference_parsed"], s["judgments"])),
+    ("rajudge: every response scored", lambda s: _share(s["judgments"], s["judgments"])),
+    ("free generation closed its thinking", lambda s: _share(s["thinking_closed"], s["judgments"])),
+    (
+        "free answer starts with the score JSON",
+        lambda s: _share(s["starts_with_scores"], s["judgments"]),
+    ),
+    ("integer scores agree, all parsed", lambda s: _share(*s["scores_agree_parsed"])),
+    (
+        "integer scores agree, answer starts with JSON",
+        lambda s: _share(*s["scores_agree_starting"]),
+    ),
+    (
+        "same preferred response (reference not tied)",
+        lambda s: _share(s["preferred_agree"], s["preferred_decided"]),
+    ),
+    ("reference ties (no preferred response)", lambda s: str(s["reference_ties"])),
+    ("median s/judgment, reference", lambda s: f"{s['reference_median_s']:.2f}"),
+    ("median s/judgment, rajudge", lambda s: f"{s['rajudge_median_s']:.2f}"),
+    (
+        "reference / rajudge, total time",
+        lambda s: f"{s['reference_total_s'] / s['rajudge_total_s']:.2f}x",
+    ),
+    (
+        "generated tokens, reference / rajudge",
+        lambda s: f"{s['reference_generated']} / {s['rajudge_generated']}",
+    ),
+)
