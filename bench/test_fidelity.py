@@ -1,0 +1,80 @@
+"""The fidelity report's reading of rows: parse rates, agreement and the cause of each miss."""
+
+from __future__ import annotations
+
+from bench.fidelity_report import render, summarize
+from bench.jobs import Json
+
+ONE_LINE = '{"scores": {"model-1": 4, "model-2": 2}, "best-to-worst": ["model-1", "model-2"]}'
+LAID_OUT = '{\n  "scores": {"model-1": 4, "model-2": 2},\n  "best-to-worst": ["model-1"]\n}'
+
+
+def _row(
+    text: str, parsed: Json, ours: dict[str, int], order: tuple[str, str] = ("a", "b")
+) -> Json:
+    flat = [0.0, 0.0, 0.0, 0.5, 0.5]
+    return {
+        "id": "pair-1",
+        "order": list(order),
+        "same_messages": True,
+        "same_prompt_tokens": False,
+        "reference": {
+            "parsed_text": text,
+            "parsed": parsed,
+            "generated_tokens": 30,
+            "seconds": 2.0,
+        },
+        "rajudge": {
+            "scores": ours,
+            "distributions": {name: flat for name in ours},
+            "thinking": "",
+            "generated_tokens": 10,
+            "seconds": 1.0,
+        },
+    }
+
+
+def test_agreement_is_counted_by_real_name_through_the_presentation_order() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    rows = [
+        _row(ONE_LINE, parsed, {"a": 4, "b": 2}),
+        _row(ONE_LINE, parsed, {"a": 2, "b": 4}, order=("b", "a")),
+    ]
+    summary = summarize(rows)
+    assert summary["scores_agree_parsed"] == (4, 4)
+    assert summary["preferred_agree"] == summary["preferred_decided"] == 2
+    assert summary["disagreements"] == []
+
+
+def test_an_unparsed_answer_counts_against_the_reference_only() -> None:
+    rows = [_row("I think model-1 wins", {"scores": {}, "ranking": []}, {"a": 4, "b": 2})]
+    summary = summarize(rows)
+    assert summary["reference_parsed"] == 0
+    assert summary["starts_with_scores"] == 0
+    assert summary["scores_agree_parsed"] == (0, 0)
+
+
+def test_each_disagreement_names_its_cause() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    summary = summarize([_row(LAID_OUT, parsed, {"a": 5, "b": 2})])
+    (miss,) = summary["disagreements"]
+    assert (miss["response"], miss["reference"], miss["rajudge"]) == ("a", 4, 5)
+    assert miss["cause"].startswith("the free answer lays the JSON out differently")
+    thinking = _row("<think>\nhmm</think>" + ONE_LINE, parsed, {"a": 5, "b": 2})
+    thinking["rajudge"]["thinking"] = "something else"
+    (miss,) = summarize([thinking])["disagreements"]
+    assert "thinking texts differ" in miss["cause"]
+
+
+def test_render_gives_a_column_per_mode() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    result = {
+        "model": "m",
+        "started": "now",
+        "command": "python -m bench.fidelity",
+        "settings": {"seed": 0, "budget": 64},
+        "modes": {"fast": [_row(ONE_LINE, parsed, {"a": 4, "b": 2})]},
+    }
+    page = render(result)
+    assert "| | fast |" in page
+    assert "| integer scores agree, all parsed | 2/2 (100.0%) |" in page
