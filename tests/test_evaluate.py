@@ -126,8 +126,8 @@ def test_flip_report() -> None:
     assert (flips["longer_wins_a"], flips["longer_wins_b"]) == (1.0, 0.0)
 
 
-def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, datasets_dir: Path) -> None:
-    path = datasets_dir / "hhh.jsonl"
+def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, test_data: Path) -> None:
+    path = test_data / "hhh-sample.jsonl"
     items, errors = read_labelled(str(path))
     assert not errors
     few = sample(items, 3, seed=1)
@@ -143,9 +143,9 @@ def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, datasets_dir: 
 
 
 def test_eval_command_writes_report_predictions_and_picture(
-    tmp_path: Path, datasets_dir: Path
+    tmp_path: Path, test_data: Path
 ) -> None:
-    with (datasets_dir / "hhh.jsonl").open() as lines:
+    with (test_data / "hhh-sample.jsonl").open() as lines:
         (tmp_path / "pairs.jsonl").write_text("".join(islice(lines, 2)))
     done = subprocess.run(
         [
