@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import stderr, stdout
+from rajudge.cli.console import plain_console, stderr, stdout
 from rajudge.cli.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -222,7 +221,7 @@ def _open_writer(
     try:
         if fmt == "table":
             text = stack.enter_context(output.open("w", encoding="utf-8"))
-            return TableWriter(Console(file=text, width=100, color_system=None))
+            return TableWriter(plain_console(file=text, width=100, color_system=None))
         if fmt == "json":
             return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
         stream = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
