@@ -230,6 +230,11 @@ def test_inline_prompt_renders_a_table(run: Run) -> None:
             "mode must be fast or reasoning",
         ),
         (["score", "--prompt", "hi", "-p", "concise"], 2, "-r/--response"),
+        (  # a disk that fills up while results are written
+            ["score", "in.jsonl", "-p", "concise", "-o", "/dev/full", *FAST],
+            2,
+            "error: /dev/full: cannot write: No space left on device",
+        ),
     ],
 )
 def test_user_mistakes_end_in_one_line_and_an_exit_code(
