@@ -38,7 +38,9 @@ class NotHermetic(Exception):
 
 
 # Beside the repository is off limits, apart from what setup made and where temporary files go.
-_BESIDE = str(REPO.parent).rstrip(os.sep) + os.sep
+# A checkout at the top of the file system (/app) has the system beside it: only /shared then.
+_NEXT_TO = REPO.parent if REPO.parent.parent != REPO.parent else REPO.parent / "shared"
+_BESIDE = str(_NEXT_TO).rstrip(os.sep) + os.sep
 _SETUP = (BUILD_CACHE, Path(sys.prefix), Path(sys.base_prefix))  # the cache, venv and Python
 _ALLOWED = tuple(str(path) + os.sep for path in (REPO, Path(tempfile.gettempdir()), *_SETUP))
 breaches: list[str] = []
