@@ -8,9 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import orjson
+import pytest
+
 from bench import workloads
 from bench.cli import _rows_in_round, parse, rows
-from bench.jobs import judgments, write_json
+from bench.jobs import Json, judgments, write_json
 from bench.naive import scores_every_response
 from bench.prompts import common_prefix, trie_size
 from bench.spawn import _stopped, _wait
@@ -23,13 +26,31 @@ def test_trie_size_counts_each_shared_prefix_once() -> None:
     assert common_prefix([1, 2, 3], [1, 2]) == 2
 
 
-def test_workloads_are_deterministic_and_shaped_as_the_issue_says() -> None:
-    a, b = workloads.build("A", 0, None), workloads.build("B", 0, None)
+@pytest.fixture
+def datasets(tmp_path: Path) -> Path:
+    """Stand-ins for ../shared/datasets, shaped like it: LLMBar pairs, PandaLM pairs by prompt."""
+    pair = {"principle": "follow it", "chosen": "yes", "rejected": "no"}
+    llmbar = [{**pair, "id": f"llmbar-{i}", "prompt": f"q{i}"} for i in range(60)]
+    pandalm = [
+        {"id": f"pl-{p}.{k}", "prompt": f"p{p}", "chosen": f"a{p}.{k}", "rejected": f"b{p}.{k}"}
+        for p in range(40)
+        for k in range(1 + p % 3)
+    ]
+    for name, lines in (("llmbar", llmbar), ("pandalm", pandalm)):
+        (tmp_path / f"{name}.jsonl").write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in lines))
+    return tmp_path
+
+
+def test_workloads_are_deterministic_and_shaped_as_the_issue_says(datasets: Path) -> None:
+    def build(name: str, seed: int = 0, limit: int | None = None) -> Json:
+        return workloads.build(name, seed, limit, datasets)
+
+    a, b = build("A"), build("B")
     assert len(judgments(a)) == 50 and all(len(i["responses"]) == 2 for i in a["items"])
     assert len(b["items"]) == 25 and len(judgments(b)) == 75
     assert all(len(set(i["responses"].values())) == 6 for i in b["items"])
-    assert b == workloads.build("B", 0, None) and b != workloads.build("B", 1, None)
-    assert workloads.build("C", 0, 3)["mode"] == "reasoning"
+    assert b == build("B") and b != build("B", seed=1)
+    assert build("C", limit=3)["mode"] == "reasoning"
 
 
 def test_naive_validity_needs_every_score() -> None:

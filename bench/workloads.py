@@ -26,13 +26,13 @@ C_BUDGET = 64
 NAMES = ("A", "B", "C")
 
 
-def build(name: str, seed: int, limit: int | None) -> Json:
-    """The workload `name`, its items capped at `limit` (smoke runs)."""
+def build(name: str, seed: int, limit: int | None, datasets: Path = DATASETS) -> Json:
+    """The workload `name`, its items capped at `limit` (smoke runs), from `datasets`."""
     if name == "B":
-        items = _pandalm_lists(seed)
+        items = _pandalm_lists(seed, datasets)
         principles = [{"name": n, "text": library()[n].text} for n in B_PRINCIPLES]
     else:
-        items, principles = _llmbar_pairs(), []
+        items, principles = _llmbar_pairs(datasets), []
     return {
         "name": name,
         "mode": "reasoning" if name == "C" else "fast",
@@ -42,8 +42,8 @@ def build(name: str, seed: int, limit: int | None) -> Json:
     }
 
 
-def _llmbar_pairs() -> list[Json]:
-    path = DATASETS / "llmbar.jsonl"
+def _llmbar_pairs(datasets: Path) -> list[Json]:
+    path = datasets / "llmbar.jsonl"
     with path.open("rb") as lines:
         read = parse_lines(islice(lines, A_PAIRS), str(path))
     if read.errors or len(read.items) != A_PAIRS:
@@ -59,9 +59,9 @@ def _llmbar_pairs() -> list[Json]:
     ]
 
 
-def _pandalm_lists(seed: int) -> list[Json]:
+def _pandalm_lists(seed: int, datasets: Path) -> list[Json]:
     """25 seeded prompts among those with the most distinct responses, each given 6."""
-    rows = [orjson.loads(line) for line in (DATASETS / "pandalm.jsonl").read_bytes().splitlines()]
+    rows = [orjson.loads(line) for line in (datasets / "pandalm.jsonl").read_bytes().splitlines()]
     answers: dict[str, list[str]] = {}
     first_id: dict[str, str] = {}
     for row in rows:

@@ -92,6 +92,15 @@ _LOOKALIKES = (
 
 
 @dataclass(frozen=True)
+class Tensor:
+    """Where one tensor's data lies in the file."""
+
+    dims: tuple[int, ...]  # ggml order: dims[0] is the length of a row
+    type_id: int  # ggml tensor type
+    offset: int  # of its first byte, from the start of the file
+
+
+@dataclass(frozen=True)
 class GGUFInfo:
     """What a GGUF header says about a model; huge arrays (the vocabulary) are left out."""
 
@@ -102,6 +111,12 @@ class GGUFInfo:
     parameter_count: int
     file_size: int
     parameters_by_type: dict[str, int]  # ggml type name -> elements stored in that type
+    tensors: dict[str, Tensor]  # by name
+
+
+def tensor_type(type_id: int) -> tuple[str, int, int] | None:
+    """A ggml tensor type's name, elements per block and bytes per block; None if unknown."""
+    return _GGML_TYPES.get(type_id)
 
 
 def read_metadata(path: str | Path) -> GGUFInfo:
@@ -207,15 +222,18 @@ def _parse(r: _Reader) -> GGUFInfo:
             metadata[key] = value
 
     by_type: dict[str, int] = {}
+    tensors: dict[str, Tensor] = {}
     data_needed = 0
     for _ in range(tensor_count):
-        r.skip_string()
+        tensor_name = r.string()
         n_dims = r.unpack(_U32)
         if n_dims > _MAX_DIMS:
             raise r.corrupt(f"a tensor has {n_dims} dimensions")
-        elements = math.prod(struct.unpack(f"<{n_dims}Q", r.take(8 * n_dims)))
+        dims = struct.unpack(f"<{n_dims}Q", r.take(8 * n_dims))
+        elements = math.prod(dims)
         type_id = r.unpack(_U32)
         offset = r.unpack(_U64)
+        tensors[tensor_name] = Tensor(dims, type_id, offset)
         name, block, block_bytes = _GGML_TYPES.get(type_id, (f"type {type_id}", 0, 0))
         by_type[name] = by_type.get(name, 0) + elements
         if block:
@@ -224,7 +242,8 @@ def _parse(r: _Reader) -> GGUFInfo:
     alignment = metadata.get("general.alignment", _DEFAULT_ALIGNMENT)
     if not isinstance(alignment, int) or alignment <= 0:
         raise r.corrupt(f"general.alignment is {alignment!r}")
-    data_end = -(-r.pos // alignment) * alignment + data_needed
+    data_start = -(-r.pos // alignment) * alignment
+    data_end = data_start + data_needed
     if tensor_count and data_end > r.size:
         raise ModelError(
             f"{r.path} is truncated ({r.size} bytes, but its tensors end at byte {data_end}; "
@@ -238,6 +257,9 @@ def _parse(r: _Reader) -> GGUFInfo:
         parameter_count=sum(by_type.values()),
         file_size=r.size,
         parameters_by_type=by_type,
+        tensors={
+            name: Tensor(t.dims, t.type_id, data_start + t.offset) for name, t in tensors.items()
+        },
     )
 
 

@@ -13,8 +13,10 @@ one llama.cpp context can only run one at a time.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import warnings
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import fields, replace
 from os import PathLike
@@ -46,6 +48,17 @@ _CONFIG_SETTINGS = tuple(f.name for f in fields(Config) if f.name in _SETTINGS)
 _MODES: tuple[str, ...] = get_args(Mode)
 
 
+# Judges whose model is still loaded. One left open is closed as the interpreter exits, before
+# the modules that llama-cpp-python's finalizers call are torn down (they fail after that).
+_unclosed: weakref.WeakSet[Judge] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_unclosed() -> None:
+    for judge in list(_unclosed):
+        judge.close()
+
+
 class DemoModelWarning(UserWarning):
     """The demo model is judging: fine to try the pipeline, its verdicts mean nothing."""
 
@@ -74,6 +87,7 @@ class Judge:
                 warnings.warn(DEMO_NOTICE, DemoModelWarning, stacklevel=2)
             backend = LlamaBackend(ref.path, chosen, name=ref.name)
             self._owned: Backend | None = backend
+            _unclosed.add(self)
         elif model is not None or settings:
             raise TypeError("give either a backend or a model and settings, not both")
         else:
@@ -120,7 +134,9 @@ class Judge:
 
     def close(self) -> None:
         """Free the model (if this Judge loaded it); later calls raise UsageError."""
+        _unclosed.discard(self)
         self._backend.close(self._owned)
+        self._owned = None  # llama.cpp's objects go now, not when the interpreter tears down
 
     def __enter__(self) -> Judge:
         return self

@@ -16,6 +16,7 @@ from pathlib import Path
 from rajudge.config import Config, config_path, data_dir
 from rajudge.errors import ModelError
 from rajudge.gguf import GGUFInfo, read_metadata
+from rajudge.tied import repeated_output_parameters
 
 MODEL_ENV = "RAJUDGE_MODEL"
 MODELS_DIR_ENV = "RAJUDGE_MODELS_DIR"
@@ -179,7 +180,7 @@ def describe_model(path: Path, name: str | None = None, source: str = "path") ->
         source=source,
         architecture=arch if isinstance(arch, str) else None,
         quantization=_quantization(info),
-        parameter_count=info.parameter_count,
+        parameter_count=info.parameter_count - repeated_output_parameters(info),
         context_length=context if isinstance(context, int) else None,
         template=template_family(info.metadata.get("tokenizer.chat_template")),
         file_size=info.file_size,

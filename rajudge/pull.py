@@ -71,7 +71,10 @@ def pull(url: str, folder: Path, progress: Progress | None = None) -> Pulled:
     if target.exists():
         read_metadata(target)
         return Pulled(target, fetched=0, resumed_at=0)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot make the models folder: {exc.strerror}") from None
     part = folder / (name + ".part")
     offset = part.stat().st_size if part.exists() else 0
     resumed_at, fetched = _download(url, part, offset, progress)

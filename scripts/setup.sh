@@ -46,12 +46,17 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check --quiet)
 key=$(printf '%s|%s' "$LLAMA_CPP_PYTHON_VERSION" "$CMAKE_ARGS" | sha256sum | cut -c1-16)
 wheels="$cache/wheels/$key"
 sdist_dir="$cache/sdist"
+sdist="$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
+# Kept even when a built wheel is cached: the tests read llama.cpp's chat templates and
+# vocabulary-only GGUFs from it, and never download anything themselves.
+if [ ! -f "$sdist" ]; then
+  mkdir -p "$sdist_dir"
+  "${pip[@]}" download --no-deps --no-binary :all: -d "$sdist_dir" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
+fi
 if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   echo "rajudge setup: building llama-cpp-python $LLAMA_CPP_PYTHON_VERSION with CMAKE_ARGS='$CMAKE_ARGS' (several minutes, once)" >&2
-  mkdir -p "$wheels" "$sdist_dir"
-  "${pip[@]}" download --no-deps --no-binary :all: -d "$sdist_dir" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION"
-  "${pip[@]}" wheel --no-deps --no-cache-dir -w "$wheels.partial" \
-    "$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION.tar.gz"
+  mkdir -p "$wheels"
+  "${pip[@]}" wheel --no-deps --no-cache-dir -w "$wheels.partial" "$sdist"
   mv "$wheels.partial"/llama_cpp_python-*.whl "$wheels"/ && rmdir "$wheels.partial"
 fi
 "${pip[@]}" install "$wheels"/llama_cpp_python-*.whl

@@ -1,13 +1,19 @@
-"""Shared fixtures: the real demo model, the shared datasets, llama.cpp's test material."""
+"""Shared fixtures: the real demo model, the test data, llama.cpp's test material.
+
+The suite is hermetic: it reads nothing beside the repository (a clone has no ../shared) and
+reaches no network. An audit hook makes any test that tries fail, naming the path or address.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import subprocess
 import sys
 import tarfile
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,21 +22,73 @@ from rajudge.engine.llama import LlamaBackend
 from rajudge.models import demo_model_path
 
 REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "tests" / "data"
 LLAMA_CPP_PYTHON = "llama_cpp_python-0.3.36"
 # Where scripts/setup.sh keeps the llama-cpp-python sdist (read before tests isolate XDG dirs).
 BUILD_CACHE = Path(
     os.environ.get("RAJUDGE_BUILD_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rajudge"
 )
+# Variables that would reach into the developer's own setup or accounts.
+FOREIGN_VARIABLES = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+class NotHermetic(Exception):
+    """A test read a file beside the repository or reached for the network."""
+
+
+# Beside the repository is off limits, apart from what setup made and where temporary files go.
+# A checkout at the top of the file system (/app) has the system beside it: only /shared then.
+_NEXT_TO = REPO.parent if REPO.parent.parent != REPO.parent else REPO.parent / "shared"
+_BESIDE = str(_NEXT_TO).rstrip(os.sep) + os.sep
+_SETUP = (BUILD_CACHE, Path(sys.prefix), Path(sys.base_prefix))  # the cache, venv and Python
+_ALLOWED = tuple(str(path) + os.sep for path in (REPO, Path(tempfile.gettempdir()), *_SETUP))
+breaches: list[str] = []
+
+
+def _guard(event: str, args: tuple[Any, ...]) -> None:
+    breach = None
+    if event == "open" and isinstance(args[0], str | bytes | os.PathLike):
+        path = os.path.abspath(os.fsdecode(args[0]))
+        if path.startswith(_BESIDE) and not path.startswith(_ALLOWED):
+            breach = f"opened {path}, beside the repository"
+    elif event == "socket.connect" and isinstance(args[1], tuple):  # not a Unix socket
+        breach = _remote(args[1][0], event)
+    elif event == "socket.getaddrinfo":
+        breach = _remote(args[0], event)
+    if breach is not None:
+        breaches.append(breach)
+        raise NotHermetic(breach)
+
+
+def _remote(host: object, event: str) -> str | None:
+    """Why reaching `host` is not allowed, or None for this machine."""
+    if not isinstance(host, str | bytes) or os.fsdecode(host) in ("", "localhost"):
+        return None
+    try:
+        if ipaddress.ip_address(os.fsdecode(host)).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return f"reached for the network ({event} {host!r})"
+
+
+sys.addaudithook(_guard)
 
 
 @pytest.fixture(autouse=True)
-def isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the developer's own config, models or cache."""
+def hermetic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test sees the developer's config, models, cache, keys or RAJUDGE_* settings; one that
+    read beside the repository or reached for the network fails."""
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
-    for var in ("RAJUDGE_MODEL", "RAJUDGE_CONFIG", "RAJUDGE_MODELS_DIR"):
+    for var in [v for v in os.environ if v.startswith("RAJUDGE_")] + list(FOREIGN_VARIABLES):
         monkeypatch.delenv(var, raising=False)
+    yield
+    if breaches:
+        found = "; ".join(breaches)
+        breaches.clear()
+        pytest.fail(f"not hermetic: {found}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -50,37 +108,21 @@ def backend(demo_model: Path) -> Iterator[LlamaBackend]:
 
 
 @pytest.fixture(scope="session")
-def datasets_dir() -> Path:
-    path = Path(os.environ.get("RAJUDGE_SHARED", REPO.parent / "shared")) / "datasets"
-    if not path.is_dir():
-        pytest.fail(f"shared datasets not found at {path} (set RAJUDGE_SHARED)")
-    return path
+def test_data() -> Path:
+    """Small seeded samples of labelled pairs, with their licences (tests/data/README.md)."""
+    return DATA
 
 
 @pytest.fixture(scope="session")
 def llama_material(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """llama.cpp's chat templates and vocabulary-only GGUFs, from the sdist pip downloads.
+    """llama.cpp's chat templates and vocabulary-only GGUFs, from the sdist setup keeps.
 
-    Fetched at test time rather than vendored: they belong to llama.cpp and its model authors.
+    Not vendored: they belong to llama.cpp and its model authors. scripts/setup.sh fetches the
+    sdist (it builds llama.cpp from it); the tests never download anything.
     """
-    cache = BUILD_CACHE / "sdist"
-    sdist = cache / f"{LLAMA_CPP_PYTHON}.tar.gz"
-    if not sdist.exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--no-binary",
-                ":all:",
-                "-d",
-                str(cache),
-                "llama-cpp-python==0.3.36",
-            ],
-            check=True,
-        )
+    sdist = BUILD_CACHE / "sdist" / f"{LLAMA_CPP_PYTHON}.tar.gz"
+    if not sdist.is_file():
+        pytest.fail(f"{sdist} is missing: run `make setup` (scripts/setup.sh), which fetches it")
     target = tmp_path_factory.mktemp("llama-material")
     wanted = ("/vendor/llama.cpp/models/templates/", "/vendor/llama.cpp/models/ggml-vocab-")
     with tarfile.open(sdist) as archive:

@@ -30,9 +30,9 @@ def without_timings(judgment: Judgment) -> Judgment:
 
 
 @pytest.fixture(scope="module")
-def pairs(datasets_dir: Path) -> list[Item]:
+def pairs(test_data: Path) -> list[Item]:
     """Six seeded LLMBar pairs, two of them sharing a prompt."""
-    rows = [orjson.loads(line) for line in (datasets_dir / "llmbar.jsonl").open("rb")]
+    rows = [orjson.loads(line) for line in (test_data / "llmbar-sample.jsonl").open("rb")]
     chosen = random.Random(6).sample(rows, 5)
     items = [
         Item(id=f"p{i}", prompt=r["prompt"], responses={"a": r["chosen"], "b": r["rejected"]})

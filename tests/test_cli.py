@@ -20,22 +20,23 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
     """Run `python -m rajudge ARGS` in tmp_path with isolated user directories."""
-    env = {
+    base = {
         **os.environ,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "COLUMNS": "100",
     }
-    env.pop("RAJUDGE_MODEL", None)
 
-    def invoke(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def invoke(
+        *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "rajudge", *args],
             input=stdin,
             capture_output=True,
             text=True,
             cwd=tmp_path,
-            env=env,
+            env={**base, **(env or {})},
             timeout=300,
         )
 
@@ -229,6 +230,11 @@ def test_inline_prompt_renders_a_table(run: Run) -> None:
             "mode must be fast or reasoning",
         ),
         (["score", "--prompt", "hi", "-p", "concise"], 2, "-r/--response"),
+        (  # a disk that fills up while results are written
+            ["score", "in.jsonl", "-p", "concise", "-o", "/dev/full", *FAST],
+            2,
+            "error: /dev/full: cannot write: No space left on device",
+        ),
     ],
 )
 def test_user_mistakes_end_in_one_line_and_an_exit_code(
@@ -269,3 +275,17 @@ def test_principles_and_models_commands(run: Run) -> None:
     assert models.returncode == 0, models.stderr
     for fact in ("SmolLM2", "llama", "Q4_1", "135M", "8192", "chatml", "GPU offload"):
         assert fact in models.stdout
+
+
+def test_text_from_users_and_files_prints_as_it_is_in_tables_as_wide_as_they_need(
+    run: Run, tmp_path: Path
+) -> None:
+    """Rich would read `[b]` as markup and `:x:` as an emoji, and fold a piped table at 80."""
+    odd = "[b]odd:x:name.gguf"
+    done = run("models", odd, env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(f"{odd} does not exist" in line for line in lines), done.stdout
+    (demo,) = [line for line in lines if line.startswith("demo ")]
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in demo and demo.rstrip().endswith("built-in")
+    assert max(len(line.rstrip()) for line in lines) > 80

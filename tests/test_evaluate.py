@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
@@ -126,8 +127,8 @@ def test_flip_report() -> None:
     assert (flips["longer_wins_a"], flips["longer_wins_b"]) == (1.0, 0.0)
 
 
-def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, datasets_dir: Path) -> None:
-    path = datasets_dir / "hhh.jsonl"
+def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, test_data: Path) -> None:
+    path = test_data / "hhh-sample.jsonl"
     items, errors = read_labelled(str(path))
     assert not errors
     few = sample(items, 3, seed=1)
@@ -142,38 +143,57 @@ def test_real_engine_on_a_handful_of_pairs(backend: LlamaBackend, datasets_dir: 
     assert 0.0 <= summary["pairs"]["swap_consistent"] <= 1.0
 
 
-def test_eval_command_writes_report_predictions_and_picture(
-    tmp_path: Path, datasets_dir: Path
-) -> None:
-    with (datasets_dir / "hhh.jsonl").open() as lines:
+@pytest.fixture
+def two_pairs(tmp_path: Path, test_data: Path) -> Path:
+    """A folder holding pairs.jsonl: two labelled pairs of one subset."""
+    with (test_data / "hhh-sample.jsonl").open() as lines:
         (tmp_path / "pairs.jsonl").write_text("".join(islice(lines, 2)))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rajudge",
-            "eval",
-            "pairs.jsonl",
-            "--swap",
-            "-o",
-            "out",
-            "--ctx",
-            "4096",
-            "--rationale-tokens",
-            "0",
-            "--contrast",
-            "concise",
-        ],
+    return tmp_path
+
+
+def rajudge_eval(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`rajudge eval pairs.jsonl ARGS` in `folder`, its output piped, COLUMNS=80."""
+    return subprocess.run(
+        [sys.executable, "-m", "rajudge", "eval", "pairs.jsonl", *args],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=folder,
+        env={**os.environ, "COLUMNS": "80"},
         timeout=600,
     )
+
+
+def test_eval_command_writes_report_predictions_and_picture(two_pairs: Path) -> None:
+    done = rajudge_eval(
+        two_pairs,
+        *("--swap", "-o", "out", "--ctx", "4096", "--rationale-tokens", "0"),
+        *("--contrast", "concise"),
+    )
     assert done.returncode == 0, done.stderr
-    summary = json.loads((tmp_path / "out/report.json").read_text())
+    summary = json.loads((two_pairs / "out/report.json").read_text())
     assert summary["pairs"]["n"] == 2 and "swap_consistent" in summary["pairs"]
     assert summary["contrast"]["pairs"] == 2
     assert summary["setup"]["demo_model"] is True
-    assert len((tmp_path / "out/predictions.jsonl").read_text().splitlines()) == 2
-    ElementTree.parse(tmp_path / "out/accuracy.svg")
+    assert len((two_pairs / "out/predictions.jsonl").read_text().splitlines()) == 2
+    ElementTree.parse(two_pairs / "out/accuracy.svg")
     assert "accuracy" in done.stdout and "not a real judge" in done.stderr
+    # piped, the table takes the width it needs: each row whole on one line, every CI on it
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("harmless")]
+    assert row.count("[") == 4, done.stdout
+
+
+def test_an_output_folder_that_cannot_be_made_stops_eval_before_the_model_loads(
+    two_pairs: Path,
+) -> None:
+    (two_pairs / "some-file").write_text("")
+    done = rajudge_eval(two_pairs, "-o", "some-file/out", "-m", "absent.gguf")
+    assert done.returncode == 2, done.stderr  # not 3: the model was never looked for
+    assert done.stderr == "error: some-file/out: cannot write there: Not a directory\n"
+
+
+def test_a_report_that_cannot_be_written_is_one_line(two_pairs: Path) -> None:
+    (two_pairs / "out" / "report.json").mkdir(parents=True)
+    done = rajudge_eval(two_pairs, "-o", "out", "--limit", "1", "--rationale-tokens", "0")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == "error: out/report.json: cannot write: Is a directory"
+    assert "Traceback" not in done.stderr

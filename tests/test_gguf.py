@@ -15,7 +15,7 @@ from rajudge.gguf import read_metadata
 from rajudge.models import demo_model_path
 
 U8, I32, U32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = 0, 5, 4, 6, 7, 8, 9, 10, 11, 12
-F32_T, F16_T, Q4_K_T = 0, 1, 12  # ggml tensor types
+F32_T, F16_T, Q8_0_T, Q4_K_T = 0, 1, 8, 12  # ggml tensor types
 _FORMATS = {U8: "<B", I32: "<i", U32: "<I", F32: "<f", BOOL: "<?", U64: "<Q", I64: "<q", F64: "<d"}
 
 
@@ -38,24 +38,26 @@ def gguf_bytes(
     kvs: list[tuple[str, int, Any]],
     tensors: list[tuple[str, tuple[int, ...], int]],
     version: int = 3,
+    data: dict[str, bytes] | None = None,
 ) -> tuple[bytes, int]:
-    """A GGUF file with zeroed tensor data, and the length of its header."""
-    sizes = {F32_T: (1, 4), F16_T: (1, 2), Q4_K_T: (256, 144)}
+    """A GGUF file, and the length of its header; tensor data from `data` by name, else zeros."""
+    sizes = {F32_T: (1, 4), F16_T: (1, 2), Q8_0_T: (32, 34), Q4_K_T: (256, 144)}
     out = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kvs))
     for key, value_type, value in kvs:
         out += _string(key) + struct.pack("<I", value_type) + _value(value_type, value)
-    offset = 0
+    blobs = b""
     for name, dims, tensor_type in tensors:
         out += _string(name) + struct.pack(
-            f"<I{len(dims)}QIQ", len(dims), *dims, tensor_type, offset
+            f"<I{len(dims)}QIQ", len(dims), *dims, tensor_type, len(blobs)
         )
         block, block_bytes = sizes[tensor_type]
         elements = 1
         for dim in dims:
             elements *= dim
-        offset += -(-(elements // block * block_bytes) // 32) * 32
+        blob = (data or {}).get(name, bytes(elements // block * block_bytes))
+        blobs += blob + bytes(-len(blob) % 32)
     header_len = len(out)
-    out += bytes(-len(out) % 32) + bytes(offset)
+    out += bytes(-len(out) % 32) + blobs
     return out, header_len
 
 

@@ -116,3 +116,23 @@ def test_ctrl_c_with_json_output_still_writes_a_valid_array(tmp_path: Path) -> N
     assert all(len(r["judgments"]) == 1 for r in records)
     assert f"interrupted: judged {len(records)} item(s)" in " ".join(stderr.split())
     assert "to continue" not in stderr  # nothing to resume: the results went to stdout
+
+
+def test_ctrl_c_before_judging_exits_130_quietly(tmp_path: Path) -> None:
+    """Ctrl-C where Typer handles it (here: waiting for stdin) is exit 130 and no message.
+
+    Typer before 0.13 printed "Aborted!" and exited 1; pyproject's floor keeps those out.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rajudge", "score", "-", "-p", "concise"],
+        stdin=subprocess.PIPE,  # held open and never written: rajudge waits on it
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=isolated(tmp_path),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    wchan = Path(f"/proc/{process.pid}/wchan")
+    out, err = interrupt_when(process, lambda: "pipe" in wchan.read_text())
+    assert (process.returncode, out, err.strip()) == (130, "", "")

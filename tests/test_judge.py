@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -161,3 +164,34 @@ def test_a_given_backend_stays_the_callers(backend: LlamaBackend) -> None:
     still_open = Item(id="long", prompt=PROMPT, responses={"a": "four " * 5000, "b": "4"})
     with pytest.raises(ContextOverflowError):  # found by tokenizing: the model is still loaded
         backend.judge(still_open, Principle(name="p", text=CORRECT))
+
+
+LEFT_OPEN = """
+import {holder} as holder  # imported before rajudge, so torn down after llama_cpp
+import warnings
+
+from rajudge import DemoModelWarning, Judge
+
+warnings.simplefilter("ignore", DemoModelWarning)
+judge = Judge(threads=2, ctx=1024, rationale_tokens=0)
+print(judge.judge("2 + 2?", {{"a": "4", "b": "5"}}, "concise").ranking)
+holder.kept = judge  # held until the very end, as a trainer's objects can be
+{close}
+"""
+
+
+@pytest.mark.parametrize(
+    ("holder", "close"),
+    [("threading", ""), ("warnings", "judge.close()")],
+    ids=["left-open", "closed"],
+)
+def test_a_judge_held_until_exit_leaves_quietly(tmp_path: Path, holder: str, close: str) -> None:
+    """No `Exception ignored in: Llama.__del__` at interpreter exit, closed or not: the model
+    is freed, and llama-cpp-python's objects dropped, while the modules they use still work."""
+    script = tmp_path / "script.py"
+    script.write_text(LEFT_OPEN.format(holder=holder, close=close))
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert sorted(ast.literal_eval(done.stdout)) == ["a", "b"]

@@ -120,6 +120,7 @@ def test_a_directory(run: Run, tmp_path: Path, spec: str) -> None:
         (b"PK\x03\x04rest-of-a-zip", "a zip archive"),
         (b'\x10\x00\x00\x00\x00\x00\x00\x00{"__metadata__": {}}', "safetensors"),
         (b"just some text that is not a model at all", "is not a GGUF file"),
+        (b"root:x:0:0:root:/root:/bin/bash\n", "(starts with b'root:x:0'"),  # no emoji for :x:
     ],
 )
 def test_not_a_gguf(run: Run, tmp_path: Path, content: bytes, says: str) -> None:

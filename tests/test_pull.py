@@ -216,3 +216,10 @@ def test_an_unreachable_hub_is_one_line(tmp_path: Path) -> None:
         port = closed.getsockname()[1]
     with pytest.raises(ModelError, match=f"cannot download http://127.0.0.1:{port}/m.gguf: "):
         pull(f"http://127.0.0.1:{port}/m.gguf", tmp_path)
+
+
+def test_a_models_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    folder = tmp_path / "file" / "models"
+    with pytest.raises(UsageError, match=f"^{folder}: cannot make the models folder: Not a dir"):
+        pull("http://127.0.0.1:9/m.gguf", folder)  # fails before any request

@@ -167,8 +167,8 @@ def test_pair_becomes_chosen_and_rejected_and_keeps_extra_fields_out() -> None:
     assert item.principle == Principle(name="item", text="follow the instruction", source="item")
 
 
-def test_dataset_sample_reads_cleanly(datasets_dir: Path) -> None:
-    path = datasets_dir / "llmbar.jsonl"
+def test_dataset_sample_reads_cleanly(test_data: Path) -> None:
+    path = test_data / "llmbar-sample.jsonl"
     with path.open("rb") as lines:
         result = parse_lines(list(islice(lines, 10)), str(path))
     assert not result.errors

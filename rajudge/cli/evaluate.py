@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import stderr, stdout
+from rajudge.cli.console import print_table, stderr, stdout
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -100,6 +101,8 @@ def evaluate(
     items = sample(items, limit, settings.seed)
     if not items:
         raise UsageError(f"{data}: no labelled items to evaluate")
+    if output is not None:
+        _make_folder(output)  # before judging, so that a bad -o costs nothing
     backend, identity, is_demo = open_backend(
         backend_choice, model, config, settings, local_flags=engine.local_only()
     )
@@ -211,7 +214,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             _with_ci(row, "swap_consistent"),
         )
     if rows:
-        stdout.print(table)
+        print_table(table)
     if summary["lists"]:
         lists = summary["lists"]
         for key in ("kendall_tau", "spearman", "ndcg", "pairwise_accuracy", "shuffle_agreement"):
@@ -239,7 +242,26 @@ def _with_ci(row: dict[str, Any], key: str) -> str:
     return f"{row[key]:.3f} [{low:.2f}, {high:.2f}]"
 
 
+def _make_folder(folder: Path) -> None:
+    """The -o folder, made and tried with a scratch file."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise UsageError(f"{folder}: cannot write there: {exc.strerror or exc}") from None
+
+
 def _write_outputs(folder: Path, summary: dict[str, Any], predictions: list[Prediction]) -> None:
+    try:
+        _write_files(folder, summary, predictions)
+    except OSError as exc:
+        where = exc.filename or folder
+        raise UsageError(f"{where}: cannot write: {exc.strerror or exc}") from None
+    stderr.print(f"wrote {folder}/report.json, predictions.jsonl, accuracy.svg", style="dim")
+
+
+def _write_files(folder: Path, summary: dict[str, Any], predictions: list[Prediction]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_bytes(
         orjson.dumps(summary, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
@@ -256,4 +278,3 @@ def _write_outputs(folder: Path, summary: dict[str, Any], predictions: list[Pred
         title = f"{Path(setup['data']).name}: {setup['model']}, {setup['mode']} mode"
         note = DEMO_NUMBERS if setup["demo_model"] else ""
         (folder / "accuracy.svg").write_text(accuracy_chart(bars, title, note))
-    stderr.print(f"wrote {folder}/report.json, predictions.jsonl, accuracy.svg", style="dim")

@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from rajudge.cli.console import stderr, stdout
+from rajudge.cli.console import print_table, stderr, stdout
 from rajudge.config import load_config
 from rajudge.models import describe_model, gpu_offload_available, known_models, models_dir
 from rajudge.pull import Progress as OnProgress
@@ -86,7 +86,7 @@ def list_models(
             info.source,
         )
     if found:
-        stdout.print(table)
+        print_table(table)
     else:
         stdout.print("no models found")
     stdout.print(Text(f"models folder: {models_dir(config)}", "dim"))

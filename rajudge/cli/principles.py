@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from rajudge.cli.console import stdout
+from rajudge.cli.console import print_table, stdout
 from rajudge.principles import library, resolve
 
 app = typer.Typer(help="Browse the shipped principle library.", no_args_is_help=True)
@@ -24,7 +24,7 @@ def list_principles() -> None:
             Text(", ".join(principle.tags), style="cyan"),
             Text(principle.description),
         )
-    stdout.print(table)
+    print_table(table)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shlex
 import signal
 import sys
@@ -12,10 +13,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import stderr, stdout
+from rajudge.cli.console import plain_console, stderr, stdout
 from rajudge.cli.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -114,7 +114,7 @@ def score(
     judged = failed = from_cache = 0
     interrupted = False
     started = time.perf_counter()
-    with ExitStack() as stack:
+    with _writing_to(output), ExitStack() as stack:
         writer = _open_writer(fmt, output, stack, earlier, kept)
         progress = stack.enter_context(item_progress(stderr, len(items)))
         try:
@@ -219,16 +219,25 @@ def _open_writer(
     """The writer for this run: JSONL lines go out as items finish, a JSON array at the end."""
     if output is None:
         return make_writer(fmt, sys.stdout.buffer, stdout)
+    if fmt == "table":
+        text = stack.enter_context(output.open("w", encoding="utf-8"))
+        return TableWriter(plain_console(file=text, width=100, color_system=None))
+    if fmt == "json":
+        return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
+    stream = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
+    return make_writer(fmt, stack.enter_context(stream), stdout)
+
+
+@contextmanager
+def _writing_to(output: Path | None) -> Iterator[None]:
+    """An OSError while results are written (a full disk, a bad -o) is one line naming where."""
     try:
-        if fmt == "table":
-            text = stack.enter_context(output.open("w", encoding="utf-8"))
-            return TableWriter(Console(file=text, width=100, color_system=None))
-        if fmt == "json":
-            return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
-        stream = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
-        return make_writer(fmt, stack.enter_context(stream), stdout)
+        yield
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        if exc.errno == errno.EPIPE:  # `rajudge score ... | head`: Typer ends quietly
+            raise
+        where = output or "<stdout>"
+        raise UsageError(f"{where}: cannot write: {exc.strerror or exc}") from None
 
 
 @contextmanager

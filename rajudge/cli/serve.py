@@ -38,13 +38,14 @@ def serve(
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         # `kill PID` stops a server run in the background as Ctrl-C stops one in a terminal
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        stderr.print(
-            f"serving {backend.model_name} ({settings.mode} mode) on {server.url}; Ctrl-C stops",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,  # one line, so that scripts can read the address
-        )
-        try:
+        try:  # a signal from the moment the address is out ends in "stopped"
+            stderr.print(
+                f"serving {backend.model_name} ({settings.mode} mode) on {server.url}; "
+                "Ctrl-C stops",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,  # one line, so that scripts can read the address
+            )
             server.serve_forever()
         except KeyboardInterrupt:
             stderr.print("stopped", style="dim")
