@@ -254,6 +254,7 @@ def after(server: Server) -> dict[str, Any]:
 
 def run(options: argparse.Namespace) -> dict[str, Any]:
     """Start the server, warm it with one judgment, load it, look at it after, stop it."""
+    machine = facts(options.threads)
     server = start_server(options)
     try:
         warm = after(server)
@@ -267,7 +268,7 @@ def run(options: argparse.Namespace) -> dict[str, Any]:
         exit_code = stop(server)
     log = "".join(server.log)
     return {
-        "machine": facts(options.threads),
+        "machine": machine,
         "options": {k: v for k, v in vars(options).items() if k != "json"},
         "load_seconds": seconds,
         "warm_up": warm,
