@@ -38,6 +38,10 @@ class Config:
     mode: Mode | None = None
     reasoning_budget: int | None = None
     seed: int | None = None
+    serve_max_body_mb: int | None = None  # the reward server's limits (rajudge serve)
+    serve_max_batch: int | None = None
+    serve_max_connections: int | None = None
+    serve_read_timeout: int | None = None  # seconds
     source: Path | None = None
 
 
@@ -92,6 +96,10 @@ _INT_RANGE: dict[str, tuple[int | None, int | None]] = {
     "n_gpu_layers": (-1, None),
     "reasoning_budget": (0, None),
     "seed": (None, None),
+    "serve_max_body_mb": (1, None),
+    "serve_max_batch": (1, None),
+    "serve_max_connections": (1, None),
+    "serve_read_timeout": (1, None),
 }
 _MODES: tuple[str, ...] = get_args(Mode)
 

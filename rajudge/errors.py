@@ -43,14 +43,18 @@ class InputError(RajudgeError):
 
 
 class ContextOverflowError(InputError):
-    """An item needs more tokens than the context holds; it is skipped, never truncated."""
+    """An item needs more tokens than the context holds; it is skipped, never truncated.
 
-    def __init__(self, where: str, needed: int, available: int) -> None:
-        super().__init__(
-            where,
-            f"needs {needed} tokens but the context holds {available}; "
-            "skipped (raise --ctx or shorten the item)",
+    `at_least`: the item was counted only until it passed the context; `needed` is a floor.
+    """
+
+    def __init__(self, where: str, needed: int, available: int, *, at_least: bool = False) -> None:
+        needs = (
+            f"more than the {available} tokens the context holds"
+            if at_least
+            else f"{needed} tokens but the context holds {available}"
         )
+        super().__init__(where, f"needs {needs}; skipped (raise --ctx or shorten the item)")
         self.needed = needed
         self.available = available
 

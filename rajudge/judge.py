@@ -132,6 +132,12 @@ class Judge:
         """
         return judge_items(self._backend, items, resolve_principles(principles))
 
+    def too_long(self, item: Item) -> InputError | None:
+        """The error `item` surely meets for not fitting the context, told at once: without
+        waiting for the model, and counting about a context's worth of tokens whatever the
+        item's size. None: it may fit (judging checks exactly), or it has no own principle."""
+        return self._backend.too_long(item)
+
     def close(self) -> None:
         """Free the model (if this Judge loaded it); later calls raise UsageError."""
         _unclosed.discard(self)
@@ -201,6 +207,8 @@ class _Serialized:
         self._lock = threading.Lock()
         self.model_name = backend.model_name
         self.settings = backend.settings
+        self._checking = 0  # too_long calls running outside the lock; close waits for them
+        self._checked = threading.Condition()
 
     def judge(
         self, item: Item, principle: Principle, order: Sequence[str] | None = None
@@ -210,8 +218,22 @@ class _Serialized:
                 raise UsageError("this Judge is closed")
             return self._backend.judge(item, principle, order)
 
+    def too_long(self, item: Item) -> InputError | None:
+        with self._checked:
+            check = getattr(self._backend, "too_long", None)  # server backends: none
+            if check is None or item.principle is None:
+                return None
+            self._checking += 1
+        try:
+            return check(item, item.principle)
+        finally:
+            with self._checked:
+                self._checking -= 1
+                self._checked.notify_all()
+
     def close(self, owned: Backend | None) -> None:
-        with self._lock:
+        with self._lock, self._checked:
+            self._checked.wait_for(lambda: self._checking == 0)
             if self._backend is not None and owned is not None:
                 owned.close()
             self._backend = None

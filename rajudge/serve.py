@@ -3,7 +3,8 @@
 The routes and JSON shapes are those of `rewardanything` 1.0.1's server, so its `Client` (and
 code written against it) works unchanged:
 
-    GET  /health                    {"status": "healthy", "service": "rajudge", "model", "mode"}
+    GET  /health                    {"status": "healthy", "service": "rajudge", "model", "mode",
+                                     "queued"}
     POST /api/rewardanything        {"principle", "prompt", "responses", "mask_responses"}
                                     -> {"thoughts", "results": {"scores", "best-to-worst"},
                                         "record"}
@@ -16,61 +17,130 @@ the judge was trained with). A batch is checked whole before anything is judged 
 bad request); an item that fails while judging (too long for the context) gets {"error"} in its
 place. Every error is a JSON {"error"} with a 4xx/5xx status, never a traceback.
 
-Requests are served by threads; the Judge's lock makes them queue for the one model.
+Open to a network, the server stays bounded (limits in rajudge.serve_limits): with an API key
+every route but /health needs `Authorization: Bearer KEY` (401 otherwise); a body over the
+limit is 413 unread, a batch over its maximum 413, an item whose text cannot fit the context
+422 before it waits for the model; a client that does not send its headers, then its body,
+within the read timeout gets 408; beyond the connection cap a client gets 503 with
+Retry-After. Each connection has a thread; requests take the one model in arrival order.
 """
 
 from __future__ import annotations
 
+import hmac
+import io
+import ipaddress
+import socket
+import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import orjson
 
 from rajudge.errors import InputError, RajudgeError
-from rajudge.judge import Judge, make_item
-from rajudge.output import result_record
-from rajudge.principles import library
+from rajudge.judge import Judge
 from rajudge.records import Item, ItemResult
+from rajudge.serve_api import reply_to, request_item
+from rajudge.serve_limits import DeadlineReader, ReadTimeout, ServeLimits, Turns
 
 SINGLE = "/api/rewardanything"
 BATCH = "/api/rewardanything_batch"
 HEALTH = "/health"
 _ROUTES = {HEALTH: "GET", SINGLE: "POST", BATCH: "POST"}
-MAX_BODY = 64 << 20  # bytes; a request beyond this is refused before it is read
-_DEFAULT_ID = "request"  # the shuffle then depends on the request's content only
+RETRY_AFTER = 2  # seconds a client turned away at the connection cap is asked to wait
+_DISCARD_CHUNK = 64 << 10
 
 Log = Callable[[str], None]
 
 
-class RewardServer(ThreadingHTTPServer):
-    """A threaded HTTP server that judges with `judge`; `log` gets one line per request."""
+class RewardServer(HTTPServer):
+    """An HTTP server that judges with `judge` within `limits`; `log` gets one line per request.
 
-    daemon_threads = True
+    Each connection gets a thread, up to `limits.max_connections` at once; as many more are
+    answered 503 (after their request is read, so the client sees the answer), and any beyond
+    that are closed at once.
+    """
 
-    def __init__(self, judge: Judge, address: tuple[str, int], log: Log | None = None) -> None:
+    def __init__(
+        self,
+        judge: Judge,
+        address: tuple[str, int],
+        limits: ServeLimits | None = None,
+        log: Log | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.judge = judge
+        self.limits = limits or ServeLimits()
         self.log = log
+        self.turns = Turns()
+        self._slots = threading.BoundedSemaphore(self.limits.max_connections)
+        self._refusals = threading.BoundedSemaphore(self.limits.max_connections)
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        busy = not self._slots.acquire(blocking=False)
+        if busy and not self._refusals.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        args = (request, client_address, busy)
+        threading.Thread(target=self._process, args=args, daemon=True).start()
+
+    def _process(self, request: socket.socket, client_address: Any, busy: bool) -> None:
+        try:
+            (_BusyHandler if busy else _Handler)(request, client_address, self)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            (self._refusals if busy else self._slots).release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A connection that failed outside a request (the client went away): one log line."""
+        if self.log is not None:
+            self.log(f"{client_address[0]} connection failed: {traceback.format_exc(0).strip()}")
+
 
 class _BadRequest(Exception):
-    def __init__(self, status: HTTPStatus, message: str) -> None:
+    def __init__(
+        self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a trainer reuses its connection
     server: RewardServer
+    busy = False  # a connection beyond the cap: every request is answered 503
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # replaced by one with a deadline
+        self._reader = DeadlineReader(self.connection)
+        self.rfile = io.BufferedReader(self._reader)
+        self._answered = False  # whether this connection has had a request answered
+
+    def handle_one_request(self) -> None:
+        """One request, whose request line and headers must arrive within the read timeout."""
+        self._reader.start(self.server.limits.read_timeout)
+        try:
+            super().handle_one_request()
+        except ReadTimeout:
+            self.close_connection = True
+            # a keep-alive connection left idle is closed without a word: an answer could be
+            # taken for the reply to a request the client sends at that moment
+            if self._reader.received or not self._answered:
+                self.requestline, self.request_version, self.command = "", "", ""
+                self._send(HTTPStatus.REQUEST_TIMEOUT, {"error": self._timeout_message()})
+        self._answered = True
 
     @property
     def route(self) -> str:
@@ -78,65 +148,155 @@ class _Handler(BaseHTTPRequestHandler):
         return self.path.partition("?")[0]
 
     def do_GET(self) -> None:
+        if not self._admitted():
+            return
         if self.route == HEALTH:
             judge = self.server.judge
-            health = {"model": judge.model_name, "mode": judge.settings.mode}
+            health = {
+                "model": judge.model_name,
+                "mode": judge.settings.mode,
+                "queued": self.server.turns.queued,
+            }
             self._send(HTTPStatus.OK, {"status": "healthy", "service": "rajudge", **health})
         else:
             self._route_error("GET")
 
     def do_POST(self) -> None:
+        if not self._admitted():
+            return
         routes = {SINGLE: self._single, BATCH: self._batch}
         if self.route not in routes:
             self._route_error("POST")
             return
+        headers: dict[str, str] = {}
         try:
             status, reply = routes[self.route](self._body())
         except _BadRequest as exc:
-            status, reply = exc.status, {"error": str(exc)}
+            status, reply, headers = exc.status, {"error": str(exc)}, exc.headers
+        except InputError as exc:  # not a judgeable item
+            status, reply = HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)}
         except RajudgeError as exc:  # the model or engine failed, not the request
             status, reply = HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(exc)}
         except Exception as exc:  # a bug: the client gets one line, the operator the traceback
             self._log(traceback.format_exc().rstrip())
             status = HTTPStatus.INTERNAL_SERVER_ERROR
             reply = {"error": f"internal error: {type(exc).__name__}: {exc}"}
-        self._send(status, reply)
+        self._send(status, reply, headers)
+
+    def _admitted(self) -> bool:
+        """Whether this request may be served; if not, it has been answered (503 or 401)."""
+        try:
+            if self.busy:
+                raise _BadRequest(
+                    HTTPStatus.SERVICE_UNAVAILABLE,
+                    f"the server is serving its limit of {self.server.limits.max_connections} "
+                    f"connections; try again in {RETRY_AFTER} s",
+                    {"Retry-After": str(RETRY_AFTER)},
+                )
+            if self.route != HEALTH and not self._authorized():
+                raise _BadRequest(
+                    HTTPStatus.UNAUTHORIZED,
+                    "this server needs its API key, sent as `Authorization: Bearer KEY`",
+                    {"WWW-Authenticate": "Bearer"},
+                )
+        except _BadRequest as refused:
+            self._discard_body()
+            self.close_connection = True
+            self._send(refused.status, {"error": str(refused)}, refused.headers)
+            return False
+        return True
+
+    def _authorized(self) -> bool:
+        key = self.server.limits.api_key
+        if key is None:
+            return True
+        scheme, _, given = (self.headers.get("Authorization") or "").strip().partition(" ")
+        # http.server decodes headers as Latin-1: encoding back gives the bytes that were sent
+        sent = given.strip().encode("latin-1")
+        return hmac.compare_digest(sent, key.encode()) and scheme.lower() == "bearer"
 
     def _single(self, body: Any) -> tuple[HTTPStatus, Any]:
-        item = _request_item(body, "")
-        (outcome,) = self.server.judge.judge_items([item])
+        (outcome,) = self._judge([request_item(body, "")])
         if isinstance(outcome, InputError):
-            raise _BadRequest(HTTPStatus.UNPROCESSABLE_ENTITY, str(outcome))
-        return HTTPStatus.OK, _reply(outcome)
+            raise outcome
+        return HTTPStatus.OK, reply_to(outcome)
 
     def _batch(self, body: Any) -> tuple[HTTPStatus, Any]:
         if not isinstance(body, list) or not body:
             raise _BadRequest(
                 HTTPStatus.UNPROCESSABLE_ENTITY, "a batch is a non-empty JSON list of requests"
             )
-        items = [_request_item(request, f"requests[{i}]") for i, request in enumerate(body)]
+        most = self.server.limits.max_batch
+        if len(body) > most:
+            raise _BadRequest(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                f"a batch holds at most {most} requests, not {len(body)}; send it in parts",
+            )
+        items = [request_item(request, f"requests[{i}]") for i, request in enumerate(body)]
         replies = [
-            {"error": str(outcome)} if isinstance(outcome, InputError) else _reply(outcome)
-            for outcome in self.server.judge.judge_items(items)
+            {"error": str(outcome)} if isinstance(outcome, InputError) else reply_to(outcome)
+            for outcome in self._judge(items)
         ]
         return HTTPStatus.OK, replies
 
+    def _judge(self, items: list[Item]) -> list[ItemResult | InputError]:
+        """Outcomes in item order; items that cannot fit are refused without the model."""
+        judge = self.server.judge
+        outcomes: list[ItemResult | InputError | None] = [judge.too_long(i) for i in items]
+        fits = [item for item, refused in zip(items, outcomes, strict=True) if refused is None]
+        if fits:
+            with self.server.turns.turn():
+                judged = iter(list(judge.judge_items(fits)))
+            outcomes = [next(judged) if o is None else o for o in outcomes]
+        return [o for o in outcomes if o is not None]
+
     def _body(self) -> Any:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
+        length = self._length()
+        if length is None:
             self.close_connection = True
             raise _BadRequest(HTTPStatus.LENGTH_REQUIRED, "a request body needs Content-Length")
-        if int(length) > MAX_BODY:
+        if length > self.server.limits.max_body:
             self.close_connection = True
             raise _BadRequest(
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"request body of {length} bytes is over the limit of {MAX_BODY}",
+                f"request body of {length} bytes is over the limit of "
+                f"{self.server.limits.max_body}",
             )
-        raw = self.rfile.read(int(length))
+        raw = self._read(length)
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise _BadRequest(HTTPStatus.BAD_REQUEST, f"invalid JSON: {exc}") from None
+
+    def _length(self) -> int | None:
+        length = self.headers.get("Content-Length")
+        return int(length) if length is not None and length.isdigit() else None
+
+    def _read(self, length: int) -> bytes:
+        """`length` bytes of body, which must arrive within the read timeout (408 if not)."""
+        self._reader.start(self.server.limits.read_timeout)
+        try:
+            return self.rfile.read(length)
+        except ReadTimeout:
+            self.close_connection = True
+            raise _BadRequest(HTTPStatus.REQUEST_TIMEOUT, self._timeout_message()) from None
+
+    def _discard_body(self) -> None:
+        """Read and drop a refused request's body, so that closing does not reset the
+        connection before the client reads the answer; one over the body limit is left."""
+        length = self._length() or 0
+        if length > self.server.limits.max_body:
+            return
+        self._reader.start(self.server.limits.read_timeout)
+        try:
+            while length > 0 and (chunk := self.rfile.read(min(length, _DISCARD_CHUNK))):
+                length -= len(chunk)
+        except ReadTimeout:
+            pass
+
+    def _timeout_message(self) -> str:
+        seconds = self.server.limits.read_timeout
+        return f"the request did not arrive within the read timeout of {seconds:g} s"
 
     def _route_error(self, method: str) -> None:
         self.close_connection = True  # a body left unread would be taken for the next request
@@ -156,6 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: HTTPStatus, reply: Any, headers: dict[str, str] | None = None) -> None:
         payload = orjson.dumps(reply)
+        # a client that does not take its answer is dropped like one that does not send
+        self.connection.settimeout(self.server.limits.read_timeout)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -174,54 +336,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.log(line)
 
 
+class _BusyHandler(_Handler):
+    busy = True
+
+
+def open_to_all(address: str, api_key: str | None) -> bool:
+    """Whether anyone who can reach a server bound to `address` may judge: no key, and the
+    address is not loopback."""
+    return api_key is None and not ipaddress.ip_address(address).is_loopback
+
+
 def make_server(
-    judge: Judge, host: str = "127.0.0.1", port: int = 8000, log: Log | None = None
+    judge: Judge,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    log: Log | None = None,
+    limits: ServeLimits | None = None,
 ) -> RewardServer:
     """A server bound to host:port (0: any free port), ready for `serve_forever()`."""
-    return RewardServer(judge, (host, port), log)
-
-
-def _request_item(request: Any, where: str) -> Item:
-    """The Item a reference-shaped request asks to judge, under its own principle."""
-
-    def bad(message: str) -> _BadRequest:
-        return _BadRequest(
-            HTTPStatus.UNPROCESSABLE_ENTITY, f"{where}: {message}" if where else message
-        )
-
-    if not isinstance(request, dict):
-        raise bad("a request is a JSON object with principle, prompt and responses")
-    for key in ("principle", "prompt", "responses"):
-        if key not in request:
-            raise bad(f"missing {key!r}")
-    principle = request["principle"]
-    if not isinstance(principle, str) or not principle.strip():
-        raise bad("'principle' must be non-empty text")
-    if not isinstance(request.get("mask_responses", True), bool):
-        raise bad("'mask_responses' must be true or false")
-    record = {
-        "id": request.get("id", _DEFAULT_ID),
-        "prompt": request["prompt"],
-        "responses": request["responses"],
-        "principle": principle,
-    }
-    try:
-        item = make_item(record, where)
-    except InputError as exc:
-        raise bad(exc.message) from None
-    shipped = library().get(principle)
-    return replace(item, principle=shipped) if shipped else item
-
-
-def _reply(result: ItemResult) -> dict[str, Any]:
-    """The reference server's reply, with rajudge's record alongside."""
-    (judgment,) = result.judgments
-    scores = {score.name: score.score for score in judgment.responses}
-    return {
-        "thoughts": judgment.rationale,
-        "results": {
-            "scores": {name: scores[name] for name in result.item.responses},
-            "best-to-worst": list(result.ranking),
-        },
-        "record": result_record(result),
-    }
+    return RewardServer(judge, (host, port), limits, log)

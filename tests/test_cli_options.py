@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 from rajudge.cli import app
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import BackendChoice, EngineFlags, ModelOption
+from rajudge.cli.serve import ServeFlags
 from rajudge.config import load_config
 from rajudge.engine.base import EngineSettings
 from rajudge.errors import UsageError
+from rajudge.serve_limits import ServeLimits
 
 
 @pytest.fixture
@@ -91,3 +93,24 @@ def test_every_judging_command_takes_the_engine_flags(command: str) -> None:
     assert done.exit_code == 0, done.output
     for flag in ("--mode", "--threads", "--n-gpu-layers", "--ctx", "--parallel", "--seed"):
         assert flag in done.output
+
+
+def test_serve_flags_beat_the_config_file_which_beats_the_defaults(config: Path) -> None:
+    config.write_text("serve_max_batch: 16\nserve_read_timeout: 10\n")
+    seen: list[ServeLimits] = []
+    probe = typer.Typer()
+
+    @probe.command()
+    @with_flag_groups
+    def serve(*, bounds: ServeFlags) -> None:
+        seen.append(bounds.limits(load_config()))
+
+    runner = CliRunner()
+    done = runner.invoke(probe, ["--max-batch", "4", "--max-body-mb", "2"])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(probe, [], env={"RAJUDGE_SERVE_API_KEY": "k"})
+    assert done.exit_code == 0, done.output
+    assert seen == [
+        ServeLimits(max_batch=4, max_body=2 << 20, read_timeout=10),
+        ServeLimits(api_key="k", max_batch=16, read_timeout=10),
+    ]

@@ -84,6 +84,10 @@ parallel: 4
 mode: reasoning
 reasoning_budget: 512
 seed: 7
+serve_max_body_mb: 2
+serve_max_batch: 16
+serve_max_connections: 8
+serve_read_timeout: 10
 """,
     )
     monkeypatch.setenv("RAJUDGE_CONFIG", str(path))
@@ -102,6 +106,10 @@ seed: 7
         mode="reasoning",
         reasoning_budget=512,
         seed=7,
+        serve_max_body_mb=2,
+        serve_max_batch=16,
+        serve_max_connections=8,
+        serve_read_timeout=10,
         source=path,
     )
 
@@ -142,6 +150,8 @@ def test_unknown_key(tmp_path: Path) -> None:
         ("parallel: 65", "parallel: expected an integer from 1 to 64, got 65"),
         ("parallel: 2.0", "parallel: expected an integer, got 2.0"),
         ("mode: slow", "mode: expected 'fast' or 'reasoning', got 'slow'"),
+        ("serve_max_batch: 0", "serve_max_batch: expected an integer >= 1, got 0"),
+        ("serve_read_timeout: 0.5", "serve_read_timeout: expected an integer, got 0.5"),
         ("model: 3", "model: expected a model path or alias, got 3"),
         ("models_dir: [a]", "models_dir: expected a directory path, got ['a']"),
         ("aliases: [a]", "aliases: expected a mapping of alias names to model paths"),

@@ -14,28 +14,14 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 import pytest
+from serve_client import CLIENT_HEADERS, CORRECT, PROMPT, REQUEST, call, raw
 
 from rajudge import DemoModelWarning, Judge
 from rajudge.records import Principle
 from rajudge.serve import RewardServer, make_server
-
-CORRECT = "Prefer the response that answers correctly."
-PROMPT = "What is 2 + 2?"
-# Exactly what rewardanything 1.0.1's Client.judge sends.
-REQUEST = {
-    "principle": CORRECT,
-    "prompt": PROMPT,
-    "responses": {"gpt": "4", "claude": "5"},
-    "mask_responses": True,
-}
-CLIENT_HEADERS = {
-    "Content-Type": "application/json",
-    "User-Agent": "RewardAnything-Python-Client/1.0.1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -59,32 +45,6 @@ def server(judge: Judge) -> Iterator[RewardServer]:
     thread.join()
 
 
-def call(
-    server: RewardServer, path: str, body: Any = None, method: str | None = None
-) -> tuple[int, Any]:
-    """(status, JSON reply) of one request; `body` is JSON data, or raw bytes."""
-    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    request = Request(server.url + path, data=data, method=method, headers=CLIENT_HEADERS)
-    try:
-        with urlopen(request, timeout=600) as response:
-            return response.status, json.loads(response.read())
-    except HTTPError as error:
-        with error:
-            return error.code, json.loads(error.read())
-
-
-def raw(server: RewardServer, request: bytes) -> tuple[int, Any]:
-    """Send bytes as they are, for requests a polite client would never make."""
-    host, port = server.server_address[:2]
-    with socket.create_connection((host, port), timeout=60) as conn:
-        conn.sendall(request)
-        reply = b""
-        while chunk := conn.recv(65536):
-            reply += chunk
-    head, _, body = reply.partition(b"\r\n\r\n")
-    return int(head.split()[1]), json.loads(body)
-
-
 def decided(reply: dict[str, Any]) -> tuple[Any, ...]:
     """What the judge decided in a reply, without timings."""
     judgments = [
@@ -101,6 +61,7 @@ def test_health(server: RewardServer) -> None:
         "service": "rajudge",
         "model": "SmolLM2-135M-Instruct.Q4_1.gguf",
         "mode": "fast",
+        "queued": 0,
     }
 
 
@@ -142,8 +103,8 @@ def test_a_batch_answers_in_order_with_failures_in_place(
     assert library["judgments"][0]["principle"]["source"] == "library"
     assert replies[2]["record"]["judgments"][0]["principle"]["text"] == "notes.yaml"
     assert set(replies[3]) == {"error"}
-    assert re.match(
-        r"requests\[3\]: needs \d+ tokens but the context holds 1024", replies[3]["error"]
+    assert replies[3]["error"].startswith(
+        "requests[3]: needs more than the 1024 tokens the context holds"
     )
 
 
@@ -228,20 +189,27 @@ def test_bad_requests_get_a_json_error(
 def test_malformed_http_gets_a_json_error(
     server: RewardServer, request_bytes: bytes, status: int, message: str
 ) -> None:
-    got, reply = raw(server, request_bytes)
-    assert got == status
-    assert message in reply["error"]
+    got = raw(server, request_bytes)
+    assert got.status == status
+    assert message in got.body["error"]
 
 
-def _start_serve(tmp_path: Path) -> tuple[subprocess.Popen[str], str, str]:
+def _start_serve(
+    tmp_path: Path, *flags: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, str]:
     """`rajudge serve` in a child process; the process, its address and its log so far.
 
     The child gets the default Ctrl-C behaviour even when this suite runs as a background job,
     whose children a shell starts with SIGINT ignored.
     """
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path),
+        **(env or {}),
+    }
     command = [sys.executable, "-m", "rajudge", "serve", "--port", "0", "--threads", "2"]
-    command += ["--ctx", "1024", "--rationale-tokens", "0"]
+    command += ["--ctx", "1024", "--rationale-tokens", "0", *flags]
     process = subprocess.Popen(
         command,
         stderr=subprocess.PIPE,
@@ -283,6 +251,28 @@ def test_the_serve_command_end_to_end(tmp_path: Path) -> None:
     assert process.returncode == 0, log
     assert "demo model" in log and '"POST /api/rewardanything HTTP/1.1" 200' in log
     assert "stopped" in log and "Traceback" not in log
+    assert "warning" not in log  # loopback: no warning about a missing key
+
+
+def test_the_serve_command_takes_its_key_and_limits(tmp_path: Path) -> None:
+    key = "key-from-the-environment"
+    flags = ("--max-batch", "1", "--max-body-mb", "1", "--read-timeout", "5")
+    process, url, log = _start_serve(tmp_path, *flags, env={"RAJUDGE_SERVE_API_KEY": key})
+    auth = {"Authorization": f"Bearer {key}"}
+    try:
+        assert call(url, "/health")[0] == 200
+        assert call(url, "/api/rewardanything", REQUEST)[0] == 401
+        assert call(url, "/api/rewardanything_batch", [REQUEST] * 2, headers=auth)[0] == 413
+        head = f"POST /api/rewardanything HTTP/1.1\r\nAuthorization: Bearer {key}\r\n"
+        too_big = f"{head}Content-Length: {1 << 20 | 1}\r\n\r\n"  # and no body: sent unread
+        assert raw(url, too_big.encode()).status == 413
+        status, reply = call(url, "/api/rewardanything", REQUEST, headers=auth)
+        assert status == 200, reply
+    finally:
+        log += _stop(process, signal.SIGINT)
+    assert process.returncode == 0, log
+    assert '"POST /api/rewardanything HTTP/1.1" 401' in log
+    assert key not in log and "Traceback" not in log
 
 
 def test_sigterm_stops_the_server_as_ctrl_c_does(tmp_path: Path) -> None:

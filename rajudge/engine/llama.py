@@ -153,6 +153,19 @@ class LlamaBackend:
             self._finish(batch, outcomes)
         return [outcome for outcome in outcomes if outcome is not None]
 
+    def too_long(self, item: Item, principle: Principle) -> ContextOverflowError | None:
+        """The error `item` surely meets for its length, told cheaply (PromptTokenizer.exceeds)
+        and without the context, so safe beside a judgment in progress. None: it may fit."""
+        order = list(item.responses)
+        system, user = (m["content"] for m in judge_messages(principle.text, item, order))
+        frame = self._prompt_tokens(system, "", self.settings.mode == "reasoning")
+        answer = self._skeleton(len(order), self._tail).length + self._free_tokens
+        if not self._tokens.exceeds(user, self.n_ctx - len(frame) - answer):
+            return None
+        return ContextOverflowError(
+            item.where or item.id, self.n_ctx + 1, self.n_ctx, at_least=True
+        )
+
     def close(self) -> None:
         if hasattr(self, "_seqs"):
             self._seqs.close()
@@ -164,7 +177,7 @@ class LlamaBackend:
         order = list(job.order) if job.order is not None else masked_order(item, settings.seed)
         system, user = (m["content"] for m in judge_messages(job.principle.text, item, order))
         prompt = self._prompt_tokens(system, user, settings.mode == "reasoning")
-        skeleton = self._skeleton(len(order), "}" + _RATIONALE_TAIL if self._explains else "}")
+        skeleton = self._skeleton(len(order), self._tail)
         needed = len(prompt) + skeleton.length + self._free_tokens
         if needed > self.n_ctx:
             raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
@@ -174,6 +187,11 @@ class LlamaBackend:
     @property
     def _explains(self) -> bool:
         return self.settings.mode == "fast" and self.settings.rationale_tokens > 0
+
+    @property
+    def _tail(self) -> str:
+        """What the answer skeleton ends with."""
+        return "}" + _RATIONALE_TAIL if self._explains else "}"
 
     @property
     def _free_tokens(self) -> int:

@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 
 _USER_DEFINED = 1 << 4  # enum llama_token_attr: LLAMA_TOKEN_ATTR_USER_DEFINED
 _TAG = re.compile(r"<[^<>\s]+>|\[[^\[\]\s]+\]")  # how template markers look: <think>, [INST]
+# Counting a long text: pieces of about _PIECE characters, cut at a space between two words
+# (where pre-tokenizers split anyway) when one is near; each cut may add a few tokens that the
+# whole text would not have, so every piece's count is lowered by _CUT_SLACK.
+_PIECE = 4096
+_CUT_SLACK = 8
+_WORD_GAP = re.compile(r"(?<=\w) (?=\w)")
 
 
 class PromptTokenizer:
@@ -63,6 +69,25 @@ class PromptTokenizer:
         cuts = sorted({hit.start() + 1 for hit in self._marker_at.finditer(text)})
         pieces = [text[start:end] for start, end in pairwise([0, *cuts, len(text)])]
         return [token for piece in pieces for token in self.tokenize(piece, special=False)]
+
+    def exceeds(self, text: str, limit: int) -> bool:
+        """Whether untrusted `text` surely takes more than `limit` tokens, told cheaply.
+
+        A token covers at least one byte, so a short text is not counted at all; a longer one
+        is counted piece by piece and counting stops once past `limit`, so the work is about
+        `limit` tokens' worth whatever the text's size. False is no promise that it fits.
+        """
+        if len(text.encode("utf-8")) < limit:
+            return False
+        counted = start = 0
+        while start < len(text):
+            gap = _WORD_GAP.search(text, start + _PIECE, start + _PIECE + 256)
+            end = gap.start() if gap else start + _PIECE
+            counted += len(self.untrusted(text[start:end])) - _CUT_SLACK
+            if counted > limit:
+                return True
+            start = end
+        return False
 
     def tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=special)
