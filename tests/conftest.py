@@ -38,11 +38,16 @@ class NotHermetic(Exception):
 
 
 # Beside the repository is off limits, apart from what setup made and where temporary files go.
-# A checkout at the top of the file system (/app) has the system beside it: only /shared then.
-_NEXT_TO = REPO.parent if REPO.parent.parent != REPO.parent else REPO.parent / "shared"
+# A checkout at the top of the file system (/app) has the system beside it, and one directly in
+# the temporary folder has every test's temporary files beside it: only shared/ is off limits then.
+_TEMP = Path(tempfile.gettempdir())
+_CROWDED = REPO.parent.parent == REPO.parent or REPO.parent == _TEMP
+_NEXT_TO = REPO.parent / "shared" if _CROWDED else REPO.parent
 _BESIDE = str(_NEXT_TO).rstrip(os.sep) + os.sep
 _SETUP = (BUILD_CACHE, Path(sys.prefix), Path(sys.base_prefix))  # the cache, venv and Python
-_ALLOWED = tuple(str(path) + os.sep for path in (REPO, Path(tempfile.gettempdir()), *_SETUP))
+# The temporary folder is allowed unless what is beside lies inside it (a clone in /tmp/ci).
+_TEMPS = () if _TEMP in _NEXT_TO.parents else (_TEMP,)
+_ALLOWED = tuple(str(path) + os.sep for path in (REPO, *_TEMPS, *_SETUP))
 breaches: list[str] = []
 
 
