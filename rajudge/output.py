@@ -27,8 +27,11 @@ stable interface (bump `SCHEMA_VERSION` when it changes incompatibly):
                                                # are those of the original judgment
      "model": "RewardAnything-8B-v1-Q4_K_M",
      "mode": "fast",                           # "fast" or "reasoning"
-     "key": "3f9a0c1e27b4d865"}                # hash of item, principles, weights, model file
+     "key": "3f9a0c1e27b4d865",                # hash of item, principles, weights, model file
                                                # and settings: what --resume matches on
+     "prompt": "...",                          # the item's prompt and its responses' texts,
+     "responses": {"a": "...", ...}}           # keyed by name in input order, so that `pairs`
+                                               # and `report` need nothing beside the record
 
 `--format jsonl` writes one record per line as each item finishes; `--format json` writes one
 array of records when the run ends. Fields are only ever added within a schema version.
@@ -78,6 +81,8 @@ def result_record(result: ItemResult) -> dict[str, Any]:
         "model": first.model,
         "mode": first.mode,
         "key": result.key,
+        "prompt": result.item.prompt,
+        "responses": dict(result.item.responses),
     }
 
 

@@ -85,6 +85,8 @@ def test_output_schema(run: Run, tmp_path: Path) -> None:
         "model",
         "mode",
         "key",
+        "prompt",
+        "responses",
     }
     assert record["composite"] is None and record["mode"] == "fast"
     (judgment,) = record["judgments"]

@@ -134,6 +134,8 @@ def test_record_single_principle(single: ItemResult) -> None:
         "model",
         "mode",
         "key",
+        "prompt",
+        "responses",
     ]
     assert record["schema"] == 1
     assert record["id"] == "sky-1"
@@ -141,6 +143,8 @@ def test_record_single_principle(single: ItemResult) -> None:
     assert record["composite"] is None
     assert record["model"] == "RewardAnything-8B-v1-Q4_K_M"
     assert record["mode"] == "reasoning"
+    assert record["prompt"] == PROMPT
+    assert record["responses"] == RESPONSES and list(record["responses"]) == list(RESPONSES)
 
     [judgment] = record["judgments"]
     assert list(judgment) == [
