@@ -13,7 +13,10 @@ import random
 
 from rajudge.records import Item
 
-PROTOCOL_VERSION = 1  # bump when the framing changes, so cached results are not reused
+# Bump when the judge's prompt changes (text or tokens), so cached results are not reused.
+# 2: the system prompt is tokenized with the template text, and the answer skeleton is laid
+#    out as the system prompt's example, both as in the reference protocol's free generation.
+PROTOCOL_VERSION = 2
 
 SYSTEM_PROMPT = """
 You are an evaluator judging model responses based on a given **evaluation principle**. Your primary goal is to assess how well each response for the prompt adheres to the principle, placing this above typical general preferences, though you should not endorse harmful content.

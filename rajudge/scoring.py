@@ -1,6 +1,8 @@
 """Scores from the judge's own probabilities, through an answer skeleton that cannot fail to parse.
 
-The judge's answer is JSON of a fixed shape: `{"scores": {"model-1": 4, "model-2": 2}`. rajudge
+The judge's answer is JSON of a fixed shape, laid out as the system prompt's example shows it
+(`{\n  "scores": {"model-1": 4, "model-2": 2}`): a model that follows its instructions writes
+exactly this, and the digit probabilities are those of the answer it would give. rajudge
 writes every token of it except the score digits; at each digit it reads the model's
 probabilities for the five score tokens. So every response gets a score (the most likely digit),
 a distribution over 1..5 and an expected score, and there is nothing to repair or lose.
@@ -38,7 +40,7 @@ class ScoreSkeleton:
 def skeleton_text(count: int, digit: str, tail: str) -> str:
     """The answer text with every score set to `digit`."""
     scores = ", ".join(f'"{masked_name(i)}": {digit}' for i in range(count))
-    return f'{{"scores": {{{scores}}}{tail}'
+    return f'{{\n  "scores": {{{scores}}}{tail}'
 
 
 def plan_skeleton(tokenize: Callable[[str], list[int]], count: int, tail: str) -> ScoreSkeleton:

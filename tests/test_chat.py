@@ -21,12 +21,12 @@ def joined(segments: list[Segment]) -> str:
     return "".join(s.text for s in segments)
 
 
-def test_untrusted_contents_are_separate_segments(llama_material: Path) -> None:
+def test_the_user_message_is_the_one_untrusted_segment(llama_material: Path) -> None:
     chat = template(llama_material, "Qwen-Qwen3-0.6B")
     segments = chat.render(SYSTEM, USER, thinking=False)
-    untrusted = [s.text for s in segments if not s.trusted]
-    assert untrusted == [SYSTEM, USER]
+    assert [s.text for s in segments if not s.trusted] == [USER]
     assert all(USER not in s.text for s in segments if s.trusted)
+    assert f"system\n{SYSTEM}<|im_end|>" in segments[0].text  # rajudge's own, with the template
 
 
 def test_qwen3_fast_mode_closes_an_empty_think_block(llama_material: Path) -> None:
@@ -54,7 +54,7 @@ def test_template_without_system_role_gets_instructions_in_the_user_turn(
     assert (
         text == f"<bos><start_of_turn>user\n{SYSTEM}\n\n{USER}<end_of_turn>\n<start_of_turn>model\n"
     )
-    assert [s.text for s in segments if not s.trusted] == [SYSTEM, USER]
+    assert [s.text for s in segments if not s.trusted] == [USER]
 
 
 def test_plain_chatml_in_reasoning_mode_opens_think(llama_material: Path) -> None:

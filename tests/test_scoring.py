@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rajudge.errors import ModelError
+from rajudge.protocol import SYSTEM_PROMPT
 from rajudge.scoring import distribution, plan_skeleton, rank, score_response, skeleton_text
 
 
@@ -11,9 +12,12 @@ def char_tokenizer(text: str) -> list[int]:
     return [ord(c) for c in text]
 
 
-def test_skeleton_text_is_the_protocol_json() -> None:
+def test_skeleton_text_is_the_protocol_json_laid_out_as_the_instructions_show() -> None:
     text = skeleton_text(2, "4", "}")
-    assert text == '{"scores": {"model-1": 4, "model-2": 4}}'
+    assert text == '{\n  "scores": {"model-1": 4, "model-2": 4}}'
+    example = SYSTEM_PROMPT[SYSTEM_PROMPT.index("Output ONLY this JSON format:\n") :]
+    assert '{\n  "scores": {"model-1": 2, "model-2": 4, ...},\n' in example
+    assert skeleton_text(1, "2", "").removesuffix("}") in example  # begins as the example
 
 
 def test_plan_finds_one_slot_per_response() -> None:

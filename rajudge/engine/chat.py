@@ -1,9 +1,12 @@
 """Render a model's own chat template around the judge messages, keeping untrusted text apart.
 
 The template (from GGUF metadata) is rendered with placeholders instead of the message
-contents. The result is a list of segments: template text, whose special tokens are real
-(`<|im_start|>`, `<start_of_turn>`), and message contents, which must be tokenized with special
-tokens disabled so a response containing `<|im_end|>` cannot close its own turn.
+contents. The result is a list of segments: trusted text, whose special tokens are real
+(`<|im_start|>`, `<start_of_turn>`), and the user message, which holds the item's text and must
+be tokenized with special tokens disabled so a response containing `<|im_end|>` cannot close
+its own turn. The system message is rajudge's own constant instructions, so it joins the
+template text: tokenized as one run with it, its first newline merges with the template's as
+it does when llama.cpp tokenizes the whole rendered chat (the reference protocol's tokens).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class ChatTemplate:
     def render(self, system: str, user: str, *, thinking: bool) -> list[Segment]:
         """Segments of the full prompt, ending where the assistant's answer begins.
 
+        `system` is trusted (rajudge's instructions); `user` is the one untrusted segment.
+
         In thinking mode the prompt ends inside an open `<think>` block; otherwise any
         `<think>` block the template opens is closed, so the answer comes next.
         """
@@ -59,8 +64,8 @@ class ChatTemplate:
             # Templates without a system role (Gemma) get the instructions at the top of the
             # user turn, as such templates do themselves when they accept a system message.
             text = text.replace(_USER, f"{_SYSTEM}\n\n{_USER}", 1)
-        text = _steer_thinking(text, thinking)
-        return _split(text, {_SYSTEM: system, _USER: user})
+        text = _steer_thinking(text, thinking).replace(_SYSTEM, system, 1)
+        return _split(text, _USER, user)
 
     def _try_render(self, *, with_system: bool, thinking: bool) -> str | None:
         messages = [{"role": "user", "content": _USER}]
@@ -96,17 +101,9 @@ def _steer_thinking(text: str, thinking: bool) -> str:
     return text
 
 
-def _split(text: str, contents: dict[str, str]) -> list[Segment]:
-    segments: list[Segment] = []
-    rest = text
-    while rest:
-        hits = [(rest.find(p), p) for p in contents if p in rest]
-        if not hits:
-            segments.append(Segment(rest, trusted=True))
-            break
-        index, placeholder = min(hits)
-        if index:
-            segments.append(Segment(rest[:index], trusted=True))
-        segments.append(Segment(contents[placeholder], trusted=False))
-        rest = rest[index + len(placeholder) :]
-    return segments
+def _split(text: str, placeholder: str, content: str) -> list[Segment]:
+    before, _, after = text.partition(placeholder)
+    segments = [Segment(before, trusted=True), Segment(content, trusted=False)]
+    if after:
+        segments.append(Segment(after, trusted=True))
+    return [segment for segment in segments if segment.text or not segment.trusted]

@@ -45,7 +45,7 @@ from rajudge.protocol import judge_messages, masked_order
 from rajudge.records import Item, Judgment, Principle, Timings
 from rajudge.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
 
-_RATIONALE_TAIL = ', "rationale": "'
+_RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
 _GGML_LOG_ERROR = 4  # enum ggml_log_level
