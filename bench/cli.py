@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import machine, refvenv, render, workloads
+from bench import machine, refvenv, results_md, workloads
 from bench.jobs import Json, write_json
+from bench.results_md import RESULTS
 from bench.spawn import REPO, run_worker
 from rajudge.config import load_config
 from rajudge.engine.base import DEFAULT_MAX_CTX, EngineSettings
@@ -29,7 +30,6 @@ REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default 
     ("reference-512", "reference (max_new_tokens=512)", {"max_new_tokens": 512}),
 )
 BATCHED = 8  # judgments per llama.cpp pass in the batched row, to show what batching buys here
-RESULTS = REPO / "bench" / "results"
 VENV_PYTHON = Path(sys.executable)
 
 
@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
                 write_json(out, record)
     record["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json(out, record)
-    render.write(record, out)
+    results_md.write()
     print(f"bench: wrote {out.relative_to(REPO)} and bench/RESULTS.md", flush=True)
 
 
