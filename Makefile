@@ -20,8 +20,9 @@ lint:
 	$(VENV)/bin/ruff format --check rajudge tests bench
 
 # Throughput benchmark (issue 6): every contender on every workload, each in its own process;
-# writes bench/results/<utc>.json and bench/RESULTS.md. Long: run it on a quiet machine.
-# Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--limit 2 --rounds 1 --reference-items 1"
+# writes bench/results/<utc>.json and bench/RESULTS.md (one section per model). Long: run it on
+# a quiet machine. Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--limit 2 --rounds 1
+# --reference-items 1", or another model: BENCH_ARGS="--model qwen2.5-coder-1.5b-instruct-q4_k_m"
 bench: setup
 	$(VENV)/bin/python -m bench $(BENCH_ARGS)
 

@@ -14,20 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import machine, refvenv, render, workloads
+from bench import machine, refvenv, results_md, workloads
 from bench.jobs import Json, write_json
+from bench.results_md import RESULTS
 from bench.spawn import REPO, run_worker
+from rajudge.config import load_config
 from rajudge.engine.base import DEFAULT_MAX_CTX, EngineSettings
-from rajudge.models import demo_model_path
+from rajudge.errors import ModelError
+from rajudge.models import ModelRef, describe_model, resolve_model
 
-CONTENDERS = ("reference", "naive", "rajudge", "floor")
+CONTENDERS = ("reference", "naive-tight", "naive-loose", "rajudge", "floor")
 SWEEP_BATCHES = (64, 128, 256, 512)
 REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default GenerationConfig
     ("reference", "reference (defaults)", {}),
     ("reference-512", "reference (max_new_tokens=512)", {"max_new_tokens": 512}),
 )
 BATCHED = 8  # judgments per llama.cpp pass in the batched row, to show what batching buys here
-RESULTS = REPO / "bench" / "results"
 VENV_PYTHON = Path(sys.executable)
 
 
@@ -48,6 +50,12 @@ class Row:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "-m",
+        "--model",
+        help="alias or path of the GGUF to judge with, resolved as `rajudge -m` resolves it "
+        "(default: the demo model, or $RAJUDGE_MODEL / the config's `model` where set)",
+    )
     parser.add_argument("--workloads", default="A,B,C", help="comma-separated, of A,B,C")
     parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every contender")
@@ -58,7 +66,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "machine too slow for the full workloads; RESULTS.md shows the caps)",
     )
     parser.add_argument(
-        "--naive-workloads", default="A,B,C", help="workloads the naive loop runs on"
+        "--naive-workloads", default="A,B,C", help="workloads the naive loops run on"
     )
     parser.add_argument(
         "--reference-items",
@@ -98,10 +106,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
     """The table's rows in running order: the reference last, so that a judgment of it that
     runs for very long delays nothing else."""
-    parallel, batch = EngineSettings().parallel, EngineSettings().batch
+    defaults = EngineSettings()
+    parallel, batch = defaults.parallel, defaults.batch
     found = []
-    if "naive" in contenders:
-        found.append(Row("naive", "naive", "naive llama-cpp-python loop"))
+    if "naive-tight" in contenders:
+        tight = {"schema": "tight"}
+        found.append(Row("naive-tight", "naive", "naive (tight schema, greedy)", tight))
+    if "naive-loose" in contenders:  # key "naive": the only naive row of earlier records
+        found.append(Row("naive", "naive", "naive (loose: full schema, default sampling)"))
     if "rajudge" in contenders:
         found.append(Row("rajudge", "rajudge", f"rajudge (defaults, parallel={parallel})"))
         if parallel != BATCHED:  # where generation is heaviest: the fast rationale, reasoning
@@ -113,6 +125,10 @@ def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
         found.append(Row("rajudge-scores", "rajudge", label, {"rationale_tokens": 0}, ("A",)))
     if "floor" in contenders:
         found.append(Row("floor", "floor", f"floor (n_batch={batch})", {"batch": batch}))
+        # the free text rajudge writes at most, decoded token by token: fast mode's rationale,
+        # reasoning mode's thinking budget (the job's "generate" is set per workload)
+        label = f"floor + rationale ({defaults.rationale_tokens} tokens; C: its budget)"
+        found.append(Row("floor-rationale", "floor", label, {"batch": batch, "generate": None}))
     if "reference" in contenders:
         capped = list(zip(REFERENCE_ROWS, reference_items, strict=True))
         for (key, label, generation), cap in reversed(capped):  # the bounded 512 row first
@@ -123,9 +139,10 @@ def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    model = demo_model_path()
-    if model is None:
-        raise SystemExit("bench: the demo model is not installed (run `make setup`)")
+    try:
+        model = resolve_model(args.model, load_config())
+    except ModelError as exc:
+        raise SystemExit(f"bench: {exc}") from None
     table = rows(args.contenders, args.reference_items)
     if any(row.is_reference for row in table):
         refvenv.ensure()
@@ -138,13 +155,13 @@ def main(argv: list[str] | None = None) -> None:
         "command": ["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)],
         "args": vars(args),
         "machine": machine.facts(args.threads),
-        "model": {"path": str(model), "name": model.name, "bytes": model.stat().st_size},
+        "model": describe(model),
         "rows": {row.key: {"label": row.label, "contender": row.contender} for row in table},
         "workloads": {},
         "rounds": [],
         "sweep": [],
     }
-    base = {"model": str(model), "threads": args.threads, "seed": args.seed}
+    base = {"model": str(model.path), "threads": args.threads, "seed": args.seed}
     base["ctx"] = DEFAULT_MAX_CTX  # rajudge's own default: the naive loop and floor get the same
     with tempfile.TemporaryDirectory(prefix="rajudge-bench-") as tmp:
         folder = Path(tmp)
@@ -154,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
             record["rounds"].append({})
             for name in args.workloads:
                 for row in _rows_in_round(table, name, number, args):
-                    job = {**base, **row.job, **_files(folder, name), "contender": row.contender}
+                    job = {**base, **_job(row, record["workloads"][name]), **_files(folder, name)}
                     python, module = _runner(row)
                     limit = args.reference_seconds if row.is_reference else None
                     run = run_worker(python, module, job, folder, row.key, limit)
@@ -166,8 +183,33 @@ def main(argv: list[str] | None = None) -> None:
                 write_json(out, record)
     record["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json(out, record)
-    render.write(record, out)
+    results_md.write()
     print(f"bench: wrote {out.relative_to(REPO)} and bench/RESULTS.md", flush=True)
+
+
+def describe(model: ModelRef) -> Json:
+    """The record's model: its file (which names its results) and what it is."""
+    info = describe_model(model.path, model.name)
+    return {
+        "path": str(model.path),
+        "name": model.path.name,
+        "alias": model.name,
+        "bytes": model.path.stat().st_size,
+        "is_demo": model.is_demo,
+        "architecture": info.architecture,
+        "parameters": info.parameters,
+        "quantization": info.quantization,
+    }
+
+
+def _job(row: Row, workload: Json) -> Json:
+    """The row's job on one workload: "generate" None becomes the free text rajudge writes at
+    most there (its thinking budget in reasoning mode, else its rationale)."""
+    job = {**row.job, "contender": row.contender}
+    if "generate" in job and job["generate"] is None:
+        budget = workload["reasoning_budget"]
+        job["generate"] = budget if budget else EngineSettings().rationale_tokens
+    return job
 
 
 def _prepare(name: str, base: Json, folder: Path, args: argparse.Namespace) -> Json:

@@ -1,82 +1,43 @@
-"""bench/RESULTS.md from one results JSON: `python -m bench.render bench/results/X.json`."""
+"""One model's section of bench/RESULTS.md, from that model's latest results JSON.
+
+Headings start at level 2 (the model) so that bench/results_md.py can put the sections of
+several models side by side in one file.
+"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from bench.jobs import Json, read_json
+from bench.jobs import Json
 from bench.spawn import REPO
 from bench.summary import summarize, sweep_medians
+from rajudge.engine.base import EngineSettings
 
-RESULTS_MD = REPO / "bench" / "RESULTS.md"
-TARGETS = (  # issue 6, workload A: (row, measure, target, what)
+TARGETS = (  # workload A: (row, measure, target, what)
     ("reference", "speedup", 30.0, "rajudge at least 30x the reference (defaults) in judgments/s"),
-    ("naive", "speedup", 3.0, "rajudge at least 3x the naive loop in judgments/s"),
-    ("rajudge", "vs_floor", 1.25, "rajudge's judging time within 1.25x of the floor's"),
+    ("naive-tight", "speedup", 3.0, "rajudge at least 3x the naive tight-schema loop"),
+    ("rajudge-scores", "vs_floor", 1.10, "scores only within 1.10x of the prefill floor's time"),
+    ("rajudge", "vs_floor_rationale", 1.25, "defaults within 1.25x of the floor + rationale"),
 )
-HOW = """\
-## How each contender runs
-
-Every contender judges the same items (workload files built once per run from
-`../shared/datasets`, never copied into the repo), each in its own process (peak RSS is that
-process's `ru_maxrss` from `wait4`), on the same GGUF file and the same thread count. Model
-loading is timed apart from judging; judgments/s counts judging time only.
-
-- **reference**: `rewardanything==1.0.1` from PyPI in `bench/.venv-ref` (CPU torch),
-  `RewardModel.judge` per judgment: its own prompt and masking, transformers `generate` with
-  its default `GenerationConfig` (max_new_tokens=4096, do_sample, temperature 0.1, top_p 0.9;
-  torch seeded), then again with `max_new_tokens=512`; valid = its own parser returned a score
-  for every response. **Glue**: `rewardanything.from_pretrained` cannot open a GGUF (it passes
-  no `gguf_file` to `AutoTokenizer`), so `bench/reference_worker.py` loads the tokenizer and
-  model as it does (`AutoTokenizer` / `AutoModelForCausalLM.from_pretrained(folder,
-  gguf_file=..., device_map="cpu")`, pad token = eos) and hands them to the package's own
-  `RewardModel`; nothing else is changed. transformers dequantizes the GGUF to float32, and
-  needs `accelerate` to load one. It is so slow on a CPU that it judges only the first
-  judgments of each workload (counts in the table); its rate comes from that prefix of the
-  same items, and it runs in the first round only, on A by default (`--reference-workloads`).
-  A run still going after `--reference-seconds` (600 by default) is stopped and keeps the
-  judgments it finished; the one it was on needed more than the time left, so its rate is
-  shown as below (finished + 1) / judging time, and rajudge's speedup over it as a lower bound.
-  It has no reasoning switch (it always generates freely), so it is never run on C: its A run
-  is already its reasoning run.
-- **naive**: llama-cpp-python as a user would write it: `Llama(model_path, n_ctx=8192,
-  n_threads=2, n_threads_batch=2, seed=0)`, one `create_chat_completion` per judgment with
-  rajudge's exact messages (`rajudge.protocol.judge_messages`, same masked order), default
-  sampling; fast mode: `response_format` = JSON schema of the protocol's answer (a 1-5 score per
-  masked response, best-to-worst, a rationale), `max_tokens=512`; reasoning mode (C): free text,
-  `max_tokens` = budget + 256, the JSON read after `</think>`. Valid = the JSON parses with
-  `json.loads` and scores every response 1-5 (llama-cpp-python's schema grammar lets the model
-  put raw newlines inside the rationale string, which `json.loads` refuses; the share that
-  parses once those are let through is shown in brackets).
-- **rajudge**: in process, `LlamaBackend` + `rajudge.run.judge_items` consumed fully (the code
-  path of `rajudge score`, no result cache), `EngineSettings(threads=2, mode, reasoning_budget)`
-  with every other setting at its default; on A and C (the most generation per judgment) again
-  with `parallel=8` (eight judgments per llama.cpp pass, each in its own KV stream), and on A
-  with `rationale_tokens=0`: the scores are decoded before the rationale and do not depend on
-  it, so that row is what the scoring alone costs. Valid = every item gave an `ItemResult`
-  with every response scored.
-- **floor**: rajudge's exact prompt tokens for every judgment (its tokenizer and masked order),
-  sorted; a plain `llama_cpp.Llama` evaluates each prompt after its longest common prefix with
-  the one before (cache cut back with `n_tokens`), so each node of the prompts' prefix trie is
-  evaluated once and nothing is generated. "time x floor" = a row's time per judgment over the
-  floor's.
-"""
 
 
-def write(record: Json, source: Path) -> None:
-    RESULTS_MD.write_text(markdown(record, source), encoding="utf-8")
-
-
-def markdown(record: Json, source: Path) -> str:
+def section(record: Json, source: Path, notes: str | None = None) -> str:
+    """The whole section of one run: model, machine, workloads, tables, costs, targets."""
     summary = summarize(record)
     parts = [_header(record, source), _machine(record), _workloads(record)]
     parts += [_workload_table(record, name, summary[name]) for name in record["workloads"]]
-    parts += [_targets(record, summary), _sweep(record), HOW]
+    parts += [_costs(record, summary), _targets(record, summary), _sweep(record)]
+    if notes:
+        parts.append("### Reading this run (by hand)\n\n" + notes.strip() + "\n")
     return "\n".join(parts)
 
 
+def is_demo(record: Json) -> bool:
+    return record["model"].get("is_demo", True)  # records before --model all used the demo
+
+
 def _header(record: Json, source: Path) -> str:
+    model = record["model"]
     limit = record["args"].get("limit") or {}
     capped = ", ".join(f"{name} to its first {count} items" for name, count in limit.items())
     smoke = (
@@ -85,11 +46,29 @@ def _header(record: Json, source: Path) -> str:
         if limit
         else ""
     )
-    return f"""# Throughput benchmark (issue 6)
+    size = f"{model['bytes'] / 1e6:.0f} MB"
+    if is_demo(record):
+        title = f"{model['name']} (the demo model)"
+        notice = (
+            f"> **The demo model is tiny.** Every number here comes from {model['name']}\n"
+            f"> ({size}), rajudge's demo model. Its verdicts are meaningless:\n"
+            '> this benchmark measures speed only, and "valid" means a well-formed answer, '
+            "not a right one."
+        )
+    else:
+        what = ", ".join(
+            str(model[k]) for k in ("architecture", "parameters", "quantization") if model.get(k)
+        )
+        title = model["name"]
+        notice = (
+            f"> Every number here comes from {model['name']} ({what}; {size}), named "
+            f"`{model.get('alias', model['name'])}`.\n"
+            '> This benchmark measures speed only: "valid" means a well-formed answer, not a '
+            "right one\n> (how well it judges: bench/FIDELITY.md, EVALUATION.md)."
+        )
+    return f"""## {title}
 
-> **The demo model is tiny.** Every number here comes from {record["model"]["name"]}
-> ({record["model"]["bytes"] / 1e6:.0f} MB), rajudge's demo model. Its verdicts are meaningless:
-> this benchmark measures speed only, and "valid" means a well-formed answer, not a right one.
+{notice}
 {smoke}
 Made by `make bench` (`{" ".join(record["command"])}`), started {record["started_utc"]};
 raw numbers in `{_relative(source)}`. Medians over rounds; ratios are taken within a round.
@@ -125,7 +104,7 @@ def _machine(record: Json) -> str:
         ("rounds", f"{rounds} (reference: {reference_rounds})"),
     ]
     body = "\n".join(f"| {name} | {value} |" for name, value in lines)
-    return f"## Machine\n\n| | |\n|---|---|\n{body}\n"
+    return f"### Machine\n\n| | |\n|---|---|\n{body}\n"
 
 
 def _workloads(record: Json) -> str:
@@ -149,14 +128,15 @@ def _workloads(record: Json) -> str:
         "to 6 with a seeded answer to another prompt, under 3 library principles. C: A in "
         "reasoning mode."
     )
-    return f"## Workloads\n\n{head}{body}\n{sources}\n"
+    return f"### Workloads\n\n{head}{body}\n{sources}\n"
 
 
 def _workload_table(record: Json, name: str, rows: dict[str, Json]) -> str:
     head = (
         "| contender | judgments | rounds | load s | judging s | judgments/s "
-        "| rajudge is x faster | time x floor | peak RSS MiB | valid |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| x naive tight | rajudge is x faster | time x floor | time x floor+rationale "
+        "| generated tokens / judgment | peak RSS MiB | valid |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     body = ""
     for key, meta in record["rows"].items():
@@ -176,10 +156,44 @@ def _workload_table(record: Json, name: str, rows: dict[str, Json]) -> str:
         body += (
             f"| {meta['label']} | {counted} | {row['rounds']}{failed} "
             f"| {_num(row.get('load_seconds'))} | {_num(row.get('judge_seconds'))} "
-            f"| {_rate(row)} | {_times(row, 'speedup')} "
-            f"| {_times(row, 'vs_floor')} | {_num(row.get('peak_rss_mib'), 0)} | {valid} |\n"
+            f"| {_rate(row)} | {_times(row, 'vs_tight')} | {_times(row, 'speedup')} "
+            f"| {_times(row, 'vs_floor')} | {_times(row, 'vs_floor_rationale')} "
+            f"| {_num(row.get('generated_per_judgment'), 0)} "
+            f"| {_num(row.get('peak_rss_mib'), 0)} | {valid} |\n"
         )
-    return f"## Workload {name}\n\n{head}{body}"
+    return f"### Workload {name}\n\n{head}{body}"
+
+
+def _costs(record: Json, summary: dict[str, dict[str, Json]]) -> str:
+    """What a prompt token and a generated token cost, from the floor rows of each workload."""
+    body = ""
+    for name, rows in summary.items():
+        prefill = rows.get("floor", {}).get("prefill_tps")
+        decode = rows.get("floor-rationale", {}).get("decode_tps")
+        if prefill is None and decode is None:
+            continue
+        w = record["workloads"][name]
+        unique = w["prompt_tokens_unique"] / w["judgments"]
+        ratio = f"{prefill / decode:.1f}" if prefill and decode else "-"
+        body += (
+            f"| {name} | {_num(prefill, 0)} | {_per_token(prefill)} | {_num(decode, 1)} "
+            f"| {_per_token(decode)} | {ratio} | {unique:.0f} |\n"
+        )
+    if not body:
+        return "### What a token costs\n\nNo floor rows in this run.\n"
+    return (
+        "### What a token costs\n\nPrefill: the floor's prompt tokens evaluated per second "
+        f"(n_batch {EngineSettings().batch}); decode: the floor + rationale's greedy tokens, one "
+        "llama.cpp pass each, per second. Medians over rounds. The defaults "
+        "(`--rationale-tokens`, `--parallel`, n_batch) are chosen from these.\n\n"
+        "| workload | prefill tokens/s | ms per prompt token | decode tokens/s "
+        "| ms per generated token | a generated token costs (prompt tokens) "
+        "| unique prompt tokens per judgment |\n|---|---|---|---|---|---|---|\n" + body
+    )
+
+
+def _per_token(per_second: float | None) -> str:
+    return "-" if not per_second else f"{1000 / per_second:.1f}"
 
 
 def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
@@ -204,6 +218,12 @@ def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
         else:
             verdict = "met" if value <= target else f"missed by {value / target - 1:.0%}"
         lines.append(f"- {what}: **{value:.2f}x**, {verdict}")
+    for key, which in (("rajudge", "at its defaults"), ("rajudge-scores", "scores only")):
+        faster = a.get(key, {}).get("vs_tight")
+        if faster is not None:
+            lines.append(
+                f"- rajudge {which} against the naive tight loop: **{faster:.2f}x** its rate"
+            )
     share = a.get("rajudge", {}).get("valid_share")
     if share is not None:
         verdict = "met" if share == 1 else "missed"
@@ -211,20 +231,20 @@ def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
     b, w = summary.get("B", {}), record["workloads"].get("B")
     if w and "rajudge" in b and b["rajudge"].get("vs_floor"):
         ratio = w["prompt_tokens_total"] / w["prompt_tokens_unique"]
-        naive = b.get("naive", {}).get("vs_floor")
+        naive = b.get("naive-tight", {}).get("vs_floor")
         lines.append(
             f"- B, cost grows with unique tokens, not total: total prompt tokens are {ratio:.2f}x "
             f"the unique ones; rajudge's time is **{b['rajudge']['vs_floor']:.2f}x** the floor's "
             "(which evaluates only unique tokens)"
-            + (f", the naive loop's {naive:.2f}x" if naive else "")
+            + (f", the naive tight loop's {naive:.2f}x" if naive else "")
         )
-    return "## Targets of issue 6\n\n" + "\n".join(lines) + "\n"
+    return "### Targets (workload A)\n\n" + "\n".join(lines) + "\n"
 
 
 def _sweep(record: Json) -> str:
     medians = sweep_medians(record)
     if not medians:
-        return "## Batch size\n\nNo n_batch sweep in this run.\n"
+        return "### Batch size\n\nNo n_batch sweep in this run.\n"
     name = record["sweep"][0]["workload"]
     default = medians.get(512, {}).get("tokens_per_second")
     body = ""
@@ -232,7 +252,7 @@ def _sweep(record: Json) -> str:
         relative = f"{m['tokens_per_second'] / default:.2f}" if default else "-"
         body += f"| {batch} | {m['tokens_per_second']:.0f} | {m['seconds']:.1f} | {relative} |\n"
     return (
-        f"## Batch size\n\nThe floor on workload {name} at each `n_batch` (= `n_ubatch`), "
+        f"### Batch size\n\nThe floor on workload {name} at each `n_batch` (= `n_ubatch`), "
         f"{len(record['sweep'])} round(s); rajudge's default is `EngineSettings.batch` = 512.\n\n"
         "| n_batch | prefill tokens/s | seconds | speed vs 512 |\n|---|---|---|---|\n" + body
     )
@@ -276,8 +296,3 @@ def _relative(path: Path) -> str:
         return str(path.resolve().relative_to(REPO / "bench"))
     except ValueError:
         return str(path)
-
-
-if __name__ == "__main__":
-    source = Path(sys.argv[1])
-    write(read_json(source), source)

@@ -2,7 +2,11 @@
 
 A ratio compares two rows of the same round and workload, so a slow moment of the machine
 moves both sides: `speedup` is rajudge's judgments/s over the row's, `vs_floor` the row's time
-per judgment over the floor's (1.0 is the floor itself, 1.25 the issue's target for rajudge).
+per judgment over the floor's (1.0 is the floor itself), `vs_floor_rationale` over the floor
+that also decodes the rationale's tokens, `vs_tight` the row's judgments/s over the naive
+tight-schema loop's (the strongest hand-written loop: every speedup is quoted against it).
+The floor rows also give what a token costs: `prefill_tps` (prompt tokens evaluated per
+second) and `decode_tps` (tokens generated per second, one llama.cpp pass each).
 A run stopped at its time limit had not finished the judgment it was on, so its rate is only
 bounded from above (`rate_below`) and its ratios from below (`speedup_above`,
 `vs_floor_above`); over rounds the weakest bound is kept, not a median.
@@ -14,8 +18,20 @@ from statistics import median
 
 from bench.jobs import Json
 
-RAJUDGE, FLOOR = "rajudge", "floor"
-_MEASURES = ("load_seconds", "judge_seconds", "rate", "speedup", "vs_floor", "peak_rss_mib")
+RAJUDGE, FLOOR, FLOOR_RATIONALE, TIGHT = "rajudge", "floor", "floor-rationale", "naive-tight"
+_MEASURES = (
+    "load_seconds",
+    "judge_seconds",
+    "rate",
+    "speedup",
+    "vs_floor",
+    "vs_floor_rationale",
+    "vs_tight",
+    "generated_per_judgment",
+    "peak_rss_mib",
+    "prefill_tps",
+    "decode_tps",
+)
 _BOUNDS = {"rate_below": max, "speedup_above": min, "vs_floor_above": min}  # the weakest
 
 
@@ -87,6 +103,17 @@ def _measures(run: Json, rates: dict[str, float]) -> Json:
         values[speedup_name] = rates[RAJUDGE] / own
     if FLOOR in rates:
         values[floor_name] = rates[FLOOR] / own
+    if FLOOR_RATIONALE in rates and not stopped(run):
+        values["vs_floor_rationale"] = rates[FLOOR_RATIONALE] / own
+    if TIGHT in rates and not stopped(run):
+        values["vs_tight"] = own / rates[TIGHT]
+    if run.get("generated_tokens") is not None and run["judgments"]:
+        values["generated_per_judgment"] = run["generated_tokens"] / run["judgments"]
+    if "evaluated_tokens" in run:  # a floor run: prefill alone, then any decoding
+        decoding = run.get("decode_seconds", 0.0)
+        values["prefill_tps"] = run["evaluated_tokens"] / (run["judge_seconds"] - decoding)
+        if decoding:
+            values["decode_tps"] = run["generated_tokens"] / decoding
     return values
 
 

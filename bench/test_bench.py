@@ -11,13 +11,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bench import workloads
-from bench.cli import _rows_in_round, parse, rows
+from bench import floor, naive, results_md, workloads
+from bench.cli import _job, _rows_in_round, describe, main, parse, rows
 from bench.jobs import Json, judgments, write_json
-from bench.naive import scores_every_response
+from bench.naive import answer_schema, scores_every_response
 from bench.prompts import common_prefix, trie_size
 from bench.spawn import _stopped, _wait
 from bench.summary import summarize
+from rajudge.config import load_config
+from rajudge.models import demo_model_path, resolve_model
 
 
 def test_trie_size_counts_each_shared_prefix_once() -> None:
@@ -89,22 +91,94 @@ def test_ratios_are_taken_within_a_round() -> None:
     assert rows["rajudge"]["judge_seconds"] == 15.0 and rows["rajudge"]["valid_share"] == 1.0
 
 
+def test_speeds_are_quoted_against_the_tight_loop_and_floors_give_token_costs() -> None:
+    floor_run = {**_run(8), "evaluated_tokens": 800}
+    with_rationale = {**_run(10), "evaluated_tokens": 800, "decode_seconds": 2.0}
+    with_rationale["generated_tokens"] = 100
+    rajudge = {**_run(12.5), "generated_tokens": 50}
+    record = {
+        "workloads": {"A": {}},
+        "rounds": [
+            {
+                "A": {
+                    "naive-tight": _run(25),
+                    "rajudge": rajudge,
+                    "floor": floor_run,
+                    "floor-rationale": with_rationale,
+                }
+            }
+        ],
+    }
+    rows = summarize(record)["A"]
+    assert rows["rajudge"]["vs_tight"] == 2.0 and rows["naive-tight"]["vs_tight"] == 1.0
+    assert rows["rajudge"]["vs_floor_rationale"] == 1.25 and rows["rajudge"]["vs_floor"] == 12.5 / 8
+    assert rows["rajudge"]["generated_per_judgment"] == 5.0
+    assert rows["floor"]["prefill_tps"] == 100.0 and "decode_tps" not in rows["floor"]
+    assert rows["floor-rationale"]["prefill_tps"] == 100.0
+    assert rows["floor-rationale"]["decode_tps"] == 50.0
+
+
 def test_rows_run_in_order_each_on_its_workloads() -> None:
     args = parse(["--reference-items", "2,5"])
     table = rows(args.contenders, args.reference_items)
     assert [(row.key, row.job.get("cap")) for row in table] == [
+        ("naive-tight", None),
         ("naive", None),
         ("rajudge", None),
         ("rajudge-batched", None),
         ("rajudge-scores", None),
         ("floor", None),
+        ("floor-rationale", None),
         ("reference-512", 5),
         ("reference", 2),
     ]
     in_c = [row.key for row in _rows_in_round(table, "C", 0, args)]
-    assert in_c == ["naive", "rajudge", "rajudge-batched", "floor"]
+    assert in_c == [
+        "naive-tight",
+        "naive",
+        "rajudge",
+        "rajudge-batched",
+        "floor",
+        "floor-rationale",
+    ]
     in_b = [row.key for row in _rows_in_round(table, "B", 1, args)]
-    assert in_b == ["naive", "rajudge", "floor"]
+    assert in_b == ["naive-tight", "naive", "rajudge", "floor", "floor-rationale"]
+    lean = rows(parse(["--contenders", "naive-tight,floor"]).contenders, (0, 0))
+    assert [row.key for row in lean] == ["naive-tight", "floor", "floor-rationale"]
+
+
+def test_floor_rationale_decodes_what_rajudge_writes_at_most() -> None:
+    floor_rationale = next(row for row in rows(["floor"], (0, 0)) if row.key == "floor-rationale")
+    assert _job(floor_rationale, {"reasoning_budget": None})["generate"] == 48
+    assert _job(floor_rationale, {"reasoning_budget": 64})["generate"] == 64
+    assert floor_rationale.job["generate"] is None  # the row itself is left as it was
+
+
+def test_the_tight_schema_allows_nothing_but_scores_and_an_exact_ranking() -> None:
+    names = ["model-1", "model-2", "model-3"]
+    tight = answer_schema(names, rationale=False)
+    assert tight["required"] == ["scores", "best-to-worst"]
+    assert set(tight["properties"]) == {"scores", "best-to-worst"}
+    assert tight["additionalProperties"] is False
+    scores = tight["properties"]["scores"]
+    assert scores["required"] == names and scores["additionalProperties"] is False
+    assert all(
+        p == {"type": "integer", "enum": [1, 2, 3, 4, 5]} for p in scores["properties"].values()
+    )
+    ranking = tight["properties"]["best-to-worst"]
+    assert ranking["minItems"] == ranking["maxItems"] == 3 and ranking["items"] == {"enum": names}
+    assert "rationale" in answer_schema(names)["required"]
+
+
+def test_the_model_option_resolves_as_rajudge_does_and_a_wrong_one_is_one_line(
+    tmp_path: Path,
+) -> None:
+    model = describe(resolve_model("demo", load_config()))
+    assert model["is_demo"] and model["name"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert model["parameters"] and model["bytes"] > 0
+    with pytest.raises(SystemExit) as stopped:
+        main(["--model", str(tmp_path / "missing.gguf")])
+    assert str(stopped.value).startswith("bench: ") and "missing.gguf" in str(stopped.value)
 
 
 def test_a_run_stopped_at_its_limit_bounds_the_ratios() -> None:
@@ -131,3 +205,85 @@ def test_a_worker_past_its_limit_is_stopped_and_keeps_its_progress(tmp_path: Pat
     kept = _stopped(progress, stopped_at, 0.2)
     assert kept["judgments"] == 1 and abs(kept["judge_seconds"] - 42.0) < 1e-6
     assert "error" in _stopped(tmp_path / "missing.json", stopped_at, 0.2)
+
+
+def _record(model: str, started: str, *, demo: bool, finished: bool = True) -> Json:
+    run = {"A": {"rajudge": _run(10), "floor": {**_run(8), "evaluated_tokens": 80}}}
+    facts = {
+        "cpu_model": "cpu",
+        "cpus_online": 2,
+        "cpus_usable": 2,
+        "threads_used": 1,
+        "load_average_at_start": [0.0, 0.0, 0.0],
+        "python": "3",
+        "llama_cpp_python": "0",
+        "nvidia_smi": False,
+        "git_commit": "abc",
+        "git_dirty": False,
+    }
+    workload = {
+        "mode": "fast",
+        "reasoning_budget": None,
+        "principles": ["each item's own"],
+        "items": 10,
+        "responses_per_item": [2],
+        "judgments": 10,
+        "prompt_tokens_total": 200,
+        "prompt_tokens_unique": 80,
+        "gpu_offload_supported": False,
+    }
+    record = {
+        "started_utc": started,
+        "command": ["python", "-m", "bench"],
+        "args": {"rounds": 1, "reference_rounds": 1, "limit": {}},
+        "machine": facts,
+        "model": {"name": model, "bytes": 10**8, "is_demo": demo, "parameters": "1.5B"},
+        "rows": {"rajudge": {"label": "rajudge", "contender": "rajudge"}},
+        "workloads": {"A": workload},
+        "rounds": [run],
+        "sweep": [],
+    }
+    return {**record, "finished_utc": started} if finished else record
+
+
+def test_each_model_keeps_its_own_section_from_its_latest_finished_run(tmp_path: Path) -> None:
+    for stem, model, demo, finished in (
+        ("20261201T000000Z", "demo.gguf", True, True),
+        ("20261202T000000Z", "demo.gguf", True, True),
+        ("20261202T010000Z", "qwen.gguf", False, True),
+        ("20261203T000000Z", "qwen.gguf", False, False),  # interrupted: not shown
+    ):
+        write_json(tmp_path / f"{stem}.json", _record(model, stem, demo=demo, finished=finished))
+    write_json(tmp_path / "fidelity-20261204T000000Z.json", {"model": "other"})
+    (tmp_path / "20261202T000000Z.md").write_text("- read by hand\n", encoding="utf-8")
+    runs = results_md.latest_runs(tmp_path)
+    assert [path.stem for path, _ in runs] == ["20261202T000000Z", "20261202T010000Z"]
+    text = results_md.markdown(tmp_path)
+    demo, qwen = text.index("## demo.gguf (the demo model)"), text.index("## qwen.gguf")
+    assert demo < qwen and text.count("The demo model is tiny") == 1
+    assert "- read by hand" in text[demo:qwen] and "1.5B" in text[qwen:]
+    assert "| A | 10 | 100.0 |" in text  # prefill tokens/s and ms per prompt token
+
+
+@pytest.mark.parametrize("budget", [None, 4])
+def test_the_tight_loop_answers_validly_and_briefly_on_the_real_engine(
+    tmp_path: Path, budget: int | None
+) -> None:
+    item = {"id": "x", "prompt": "2+2?", "responses": {"a": "4", "b": "5"}, "principle": "right"}
+    workload = {"mode": "reasoning" if budget else "fast", "reasoning_budget": budget}
+    workload |= {"principles": [], "items": [item]}
+    job = {"model": str(demo_model_path()), "ctx": 2048, "threads": 1, "seed": 0}
+    done = naive.run({**job, "schema": "tight"}, workload)
+    assert done["judgments"] == 1 and done["valid"] == 1
+    assert done["generated_tokens"] <= (budget or 0) + 60  # no rationale: scores and ranking
+
+
+def test_the_floor_with_rationale_decodes_each_judgments_tokens(tmp_path: Path) -> None:
+    prompts = tmp_path / "tokens.json"
+    write_json(prompts, [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 9]])  # a repeat still decodes
+    job = {"model": str(demo_model_path()), "ctx": 512, "batch": 512, "threads": 1}
+    plain = floor.run({**job, "tokens": str(prompts)}, {})
+    assert plain["evaluated_tokens"] == 5 and plain["decode_seconds"] == 0
+    decoded = floor.run({**job, "tokens": str(prompts), "generate": 3}, {})
+    assert decoded["generated_tokens"] == 9 and decoded["decode_seconds"] > 0
+    assert decoded["evaluated_tokens"] == 6  # the repeat's last token, again, for its logits
