@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import codecs
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -151,11 +153,34 @@ def parse_lines(lines: Iterable[bytes], source: str) -> ReadResult:
 
 def read_items(path: str) -> ReadResult:
     """Read a JSON Lines file, or standard input for "-"; an unreadable file is a usage error."""
+    with _lines(path) as (lines, source):
+        return parse_lines(lines, source)
+
+
+def read_objects(path: str) -> Iterator[tuple[str, dict[str, Any] | InputError]]:
+    """Each non-blank line of a JSON Lines file (or stdin for "-") as ("file:line", the object),
+    or the InputError saying why the line is not a JSON object."""
+    with _lines(path) as (lines, source):
+        for number, raw in enumerate(lines, start=1):
+            where = f"{source}:{number}"
+            try:
+                obj = _load(raw, first=number == 1)
+            except _Invalid as exc:
+                yield where, InputError(where, str(exc))
+                continue
+            if obj is not None:
+                yield where, obj
+
+
+@contextmanager
+def _lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
+    """The lines of a file, or of stdin for "-", and the name messages give them."""
     if path == "-":
-        return parse_lines(sys.stdin.buffer, "<stdin>")
+        yield sys.stdin.buffer, "<stdin>"
+        return
     try:
         with open(path, "rb") as lines:
-            return parse_lines(lines, path)
+            yield lines, path
     except FileNotFoundError:
         raise UsageError(f"input file not found: {path}") from None
     except IsADirectoryError:
