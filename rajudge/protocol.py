@@ -10,13 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
+from collections.abc import Sequence
 
 from rajudge.records import Item
 
-# Bump when the judge's prompt changes (text or tokens), so cached results are not reused.
+# Bump when the judge's prompt changes (text or tokens), or what a judgment's text says, so
+# cached results and resumed records made before are not reused.
 # 2: the system prompt is tokenized with the template text, and the answer skeleton is laid
 #    out as the system prompt's example, both as in the reference protocol's free generation.
-PROTOCOL_VERSION = 2
+# 3: rationales and thinking name responses by their real names, not the masked ones.
+PROTOCOL_VERSION = 3
 
 SYSTEM_PROMPT = """
 You are an evaluator judging model responses based on a given **evaluation principle**. Your primary goal is to assess how well each response for the prompt adheres to the principle, placing this above typical general preferences, though you should not endorse harmful content.
@@ -44,6 +48,25 @@ Output ONLY this JSON format:
 def masked_name(index: int) -> str:
     """The name the judge sees for the response at 0-based masked position `index`."""
     return f"model-{index + 1}"
+
+
+# A masked name as a whole word: `model-12` is never read as `model-1`, `xmodel-1` is no name.
+_MASKED_NAME = re.compile(r"(?<![\w-])model-([1-9][0-9]*)(?![\w-])", re.IGNORECASE)
+
+
+def unmask(text: str, order: Sequence[str]) -> str:
+    """`text` with every masked name (`model-1`...) replaced by the real name it stands for.
+
+    The judge writes its rationale and thinking about masked names, which the user never sees.
+    All names are replaced in one pass, so a response really called `model-2` but shown as
+    `model-1` is never renamed twice; numbers beyond the responses are left as written.
+    """
+
+    def real(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - 1
+        return order[index] if index < len(order) else match.group(0)
+
+    return _MASKED_NAME.sub(real, text)
 
 
 def masked_order(item: Item, seed: int) -> list[str]:

@@ -4,6 +4,10 @@ A download goes to `NAME.gguf.part` next to its destination. An interrupted one 
 from where it stopped (an HTTP Range request) the next time; a finished one is read as GGUF
 (rajudge.gguf) and only then renamed into place, so the models folder never holds half a model
 or an error page. Plain urllib: a Hugging Face `resolve` URL is a plain HTTPS download.
+
+A hub token ($HF_TOKEN, else the file the hub's own CLI writes at login) goes to the hub only:
+urllib would carry it to any host a redirect names, and Hugging Face redirects file downloads
+to a CDN on another host, so rajudge adds it to each request on the hub's own origin.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
+from typing import IO
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, unquote, urlsplit
-from urllib.request import Request, urlopen
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from rajudge import __version__
 from rajudge.errors import ModelError, UsageError
@@ -24,6 +30,7 @@ from rajudge.gguf import read_metadata
 
 HUB_ENV = "RAJUDGE_HUB_URL"
 DEFAULT_HUB = "https://huggingface.co"
+TOKEN_ENV = "HF_TOKEN"
 _CHUNK = 1 << 20
 _TIMEOUT = 30.0  # seconds without a byte before a download counts as stalled
 _MAGIC = b"GGUF"
@@ -54,9 +61,76 @@ def model_url(source: str, filename: str | None = None, revision: str = "main") 
         )
     if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", source):
         raise UsageError(f"{source!r} is not a repo id (owner/name) or an http(s) URL")
-    hub = os.environ.get(HUB_ENV) or DEFAULT_HUB
     path = f"{quote(source)}/resolve/{quote(revision, safe='')}/{quote(filename)}"
-    return f"{hub.rstrip('/')}/{path}"
+    return f"{_hub()}/{path}"
+
+
+def hub_token() -> str | None:
+    """The hub token: $HF_TOKEN, else the token file of the hub's CLI ($HF_TOKEN_PATH, else
+    $HF_HOME/token; HF_HOME defaults to ~/.cache/huggingface). None: download anonymously."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        try:
+            token = _token_file().read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+    if not token.isprintable() or " " in token:
+        raise UsageError(
+            f"the hub token (${TOKEN_ENV} or its token file) holds spaces or control characters"
+        )
+    return token or None
+
+
+def _token_file() -> Path:
+    explicit = os.environ.get("HF_TOKEN_PATH")
+    if explicit:
+        return Path(explicit).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
+    home = os.environ.get("HF_HOME") or os.path.join(cache, "huggingface")
+    return Path(home).expanduser() / "token"
+
+
+def _hub() -> str:
+    return (os.environ.get(HUB_ENV) or DEFAULT_HUB).rstrip("/")
+
+
+def _on_hub(url: str) -> bool:
+    """Whether `url` has the hub's origin (scheme, host and port): the only one trusted with the
+    token."""
+
+    def origin(address: str) -> tuple[str, str | None, int | None]:
+        parts = urlsplit(address)
+        scheme = parts.scheme.lower()
+        return scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(scheme)
+
+    return origin(url) == origin(_hub())
+
+
+def _authorize(request: Request, token: str | None) -> Request:
+    """`request` with the token, if it goes to the hub; as an unredirected header, so urllib
+    never forwards it to where a redirect points."""
+    if token and _on_hub(request.full_url):
+        request.add_unredirected_header("Authorization", f"Bearer {token}")
+    return request
+
+
+class _HubRedirects(HTTPRedirectHandler):
+    """Follows redirects, giving the token again to a redirect that stays on the hub."""
+
+    def __init__(self, token: str | None) -> None:
+        self._token = token
+
+    def redirect_request(
+        self,
+        req: Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: Message,
+        newurl: str,
+    ) -> Request | None:
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        return None if new is None else _authorize(new, self._token)
 
 
 def pull(url: str, folder: Path, progress: Progress | None = None) -> Pulled:
@@ -92,8 +166,10 @@ def _download(url: str, part: Path, offset: int, progress: Progress | None) -> t
     headers = {"User-Agent": f"rajudge/{__version__}"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
+    token = hub_token()
+    opener = build_opener(_HubRedirects(token))
     try:
-        response = urlopen(Request(url, headers=headers), timeout=_TIMEOUT)
+        response = opener.open(_authorize(Request(url, headers=headers), token), timeout=_TIMEOUT)
     except HTTPError as exc:
         total = _total_of(exc.headers.get("Content-Range"))
         if exc.code == 416 and offset and total == offset:
@@ -101,7 +177,7 @@ def _download(url: str, part: Path, offset: int, progress: Progress | None) -> t
         if exc.code == 416:
             part.unlink()
             return _download(url, part, 0, progress)
-        raise ModelError(_http_error(url, exc.code, exc.reason)) from None
+        raise ModelError(_http_error(url, exc, token is not None)) from None
     except (URLError, OSError) as exc:
         reason = getattr(exc, "reason", None) or exc
         raise ModelError(f"cannot download {url}: {reason}") from None
@@ -134,12 +210,23 @@ def _download(url: str, part: Path, offset: int, progress: Progress | None) -> t
     return offset, done - offset
 
 
-def _http_error(url: str, code: int, reason: str) -> str:
+def _http_error(url: str, error: HTTPError, token: bool) -> str:
+    code = error.code
     if code == 404:
         return f"{url} was not found (HTTP 404); check the repo id, file name and revision"
-    if code in (401, 403):
+    if code not in (401, 403):
+        return f"cannot download {url}: HTTP {code} {error.reason}"
+    if not _on_hub(error.filename or url):
         return f"{url} needs access rights (HTTP {code}); download it yourself and use its path"
-    return f"cannot download {url}: HTTP {code} {reason}"
+    if token:
+        return (
+            f"{url} was refused with the hub token (HTTP {code}); check that the token is valid "
+            "and that its account has been granted access to the repository"
+        )
+    return (
+        f"{url} is gated or private (HTTP {code}) and no hub token is set; request access on "
+        f"the hub, then set ${TOKEN_ENV} or log in with `hf auth login`"
+    )
 
 
 def _interrupted(part: Path, done: int, total: int | None, why: object) -> ModelError:

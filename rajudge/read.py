@@ -15,7 +15,10 @@ flat
     names the response row, not the item, so it is left alone.
 preference pair
     ``{"prompt": ..., "chosen": ..., "rejected": ...}`` (RewardBench and ../shared/datasets),
-    read as responses named ``chosen`` and ``rejected``.
+    read as responses named ``chosen`` and ``rejected``. In TRL's conversational shape
+    ``chosen`` and ``rejected`` are lists of chat messages: each judged response is the final
+    assistant message, the messages before it (the same in both) continue the prompt, and
+    ``prompt`` is optional (text or messages).
 
 Every shape takes an optional ``id`` (string or integer; default ``line-N``) and ``principle``
 (the item's own judging criterion). An optional field set to ``null`` counts as absent, since
@@ -24,14 +27,17 @@ dataframe exports write missing values that way. Other keys are metadata and are
 ``prompt`` is a string or a list of chat messages ``[{"role": ..., "content": ...}]``. A lone
 user message becomes its content; any other conversation becomes one text, each message written
 as ``"{role}: {content}"`` and the messages joined by blank lines, so the judge sees every turn.
+A text prompt followed by shared chat history counts as the first user message.
 """
 
 from __future__ import annotations
 
 import codecs
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -42,6 +48,7 @@ _Obj = dict[str, object]
 _SHAPE_KEYS = {"grouped": ("responses",), "flat": ("response",), "pair": ("chosen", "rejected")}
 _TEXT_KEYS = ("text", "response", "content")
 _NAME_KEYS = ("name", "model")
+_Turn = tuple[str, str]  # (role, content) of one chat message
 
 
 @dataclass(frozen=True)
@@ -88,11 +95,16 @@ class _Reader:
             if obj is None:
                 return
             shape = _shape(obj)
-            prompt, principle = _prompt(obj["prompt"]), _optional_text(obj, "principle")
+            if shape == "pair":
+                prompt, responses = _pair(obj)
+            else:
+                prompt = _prompt(obj["prompt"])
+            principle = _optional_text(obj, "principle")
             if shape == "flat":
                 self._add_flat(obj, prompt, principle, number)
                 return
-            responses = _grouped(obj["responses"]) if shape == "grouped" else _pair(obj)
+            if shape == "grouped":
+                responses = _grouped(obj["responses"])
             item_id = _id(obj, "id") or f"line-{number}"
             self._claim(item_id, number)
             self.slots.append(Item(item_id, prompt, responses, _principle(principle), where))
@@ -141,11 +153,34 @@ def parse_lines(lines: Iterable[bytes], source: str) -> ReadResult:
 
 def read_items(path: str) -> ReadResult:
     """Read a JSON Lines file, or standard input for "-"; an unreadable file is a usage error."""
+    with _lines(path) as (lines, source):
+        return parse_lines(lines, source)
+
+
+def read_objects(path: str) -> Iterator[tuple[str, dict[str, Any] | InputError]]:
+    """Each non-blank line of a JSON Lines file (or stdin for "-") as ("file:line", the object),
+    or the InputError saying why the line is not a JSON object."""
+    with _lines(path) as (lines, source):
+        for number, raw in enumerate(lines, start=1):
+            where = f"{source}:{number}"
+            try:
+                obj = _load(raw, first=number == 1)
+            except _Invalid as exc:
+                yield where, InputError(where, str(exc))
+                continue
+            if obj is not None:
+                yield where, obj
+
+
+@contextmanager
+def _lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
+    """The lines of a file, or of stdin for "-", and the name messages give them."""
     if path == "-":
-        return parse_lines(sys.stdin.buffer, "<stdin>")
+        yield sys.stdin.buffer, "<stdin>"
+        return
     try:
         with open(path, "rb") as lines:
-            return parse_lines(lines, path)
+            yield lines, path
     except FileNotFoundError:
         raise UsageError(f"input file not found: {path}") from None
     except IsADirectoryError:
@@ -186,43 +221,54 @@ def _shape(obj: _Obj) -> str:
     if len(shapes) > 1:
         keys = ", ".join(repr(k) for s in shapes for k in _SHAPE_KEYS[s] if k in obj)
         raise _Invalid(f"mixes input shapes ({keys}); use one of them")
-    if "prompt" not in obj:
-        raise _Invalid("missing 'prompt'")
     if shapes == ["pair"]:
         missing = [k for k in _SHAPE_KEYS["pair"] if k not in obj]
         if missing:
             raise _Invalid(f"preference pair is missing {missing[0]!r}")
+        if _is_chat_pair(obj):
+            return "pair"  # its prompt may be in the messages
+    if "prompt" not in obj:
+        raise _Invalid("missing 'prompt'")
     return shapes[0]
 
 
-def _prompt(value: object) -> str:
+def _prompt(value: object, history: Sequence[_Turn] = ()) -> str:
+    """The prompt text of `value` (text or chat messages; None: none), then chat `history`."""
     if isinstance(value, list):
-        value = _conversation(value)
-    elif not isinstance(value, str):
+        turns = _messages(value, "prompt")
+    elif isinstance(value, str):
+        turns = [("user", value)]
+    elif value is None and history:
+        turns = []
+    else:
         raise _Invalid(f"'prompt' must be a string or a list of chat messages, not {_kind(value)}")
-    if not value.strip():
+    turns += history
+    if len(turns) == 1 and turns[0][0] == "user":
+        text = turns[0][1]
+    else:
+        text = "\n\n".join(f"{role}: {content}" for role, content in turns)
+    if not text.strip():
         raise _Invalid("'prompt' is empty")
-    return value
+    return text
 
 
-def _conversation(messages: list[object]) -> str:
+def _messages(messages: list[object], what: str) -> list[_Turn]:
+    """The (role, content) turns of a list of chat messages; `what` names the list."""
     if not messages:
-        raise _Invalid("'prompt' is an empty list of chat messages")
-    turns: list[tuple[str, str]] = []
+        raise _Invalid(f"{what!r} is an empty list of chat messages")
+    turns: list[_Turn] = []
     for i, message in enumerate(messages, start=1):
         if not isinstance(message, dict):
-            raise _Invalid(f"prompt message {i} must be an object, not {_kind(message)}")
+            raise _Invalid(f"{what} message {i} must be an object, not {_kind(message)}")
         for key in ("role", "content"):
             if key not in message:
-                raise _Invalid(f"prompt message {i} has no {key!r}")
+                raise _Invalid(f"{what} message {i} has no {key!r}")
             if not isinstance(message[key], str):
                 raise _Invalid(
-                    f"prompt message {i} {key!r} must be a string, not {_kind(message[key])}"
+                    f"{what} message {i} {key!r} must be a string, not {_kind(message[key])}"
                 )
         turns.append((message["role"], message["content"]))
-    if len(turns) == 1 and turns[0][0] == "user":
-        return turns[0][1]
-    return "\n\n".join(f"{role}: {content}" for role, content in turns)
+    return turns
 
 
 def _grouped(value: object) -> dict[str, str]:
@@ -254,8 +300,41 @@ def _entry(entry: object, index: int) -> tuple[str, object]:
     return _name(entry, f"response {index} ") or default, entry[text_key]
 
 
-def _pair(obj: _Obj) -> dict[str, str]:
-    return {key: _text(obj[key], repr(key)) for key in _SHAPE_KEYS["pair"]}
+def _pair(obj: _Obj) -> tuple[str, dict[str, str]]:
+    """The prompt and the `chosen` and `rejected` responses of a preference pair."""
+    if _is_chat_pair(obj):
+        return _chat_pair(obj)
+    return _prompt(obj["prompt"]), {key: _text(obj[key], repr(key)) for key in _SHAPE_KEYS["pair"]}
+
+
+def _is_chat_pair(obj: _Obj) -> bool:
+    return any(isinstance(obj.get(key), list) for key in _SHAPE_KEYS["pair"])
+
+
+def _chat_pair(obj: _Obj) -> tuple[str, dict[str, str]]:
+    """TRL's conversational pair: each side's final assistant message is the response judged,
+    and the messages before it, which both sides share, continue the prompt."""
+    sides: dict[str, list[_Turn]] = {}
+    for key in _SHAPE_KEYS["pair"]:
+        value = obj[key]
+        if not isinstance(value, list):
+            raise _Invalid(f"{key!r} must be a list of chat messages like the other side")
+        sides[key] = _messages(value, key)
+        role = sides[key][-1][0]
+        if role != "assistant":
+            raise _Invalid(
+                f"the last message of {key!r} must be the assistant's, not {shown(role)}"
+            )
+    chosen, rejected = sides.values()
+    if chosen[:-1] != rejected[:-1]:
+        raise _Invalid(
+            "'chosen' and 'rejected' differ before their last message; only the final "
+            "assistant message may differ"
+        )
+    history = chosen[:-1]
+    if obj.get("prompt") is None and not history:
+        raise _Invalid("missing 'prompt', and no messages come before the responses")
+    return _prompt(obj.get("prompt"), history), {key: turns[-1][1] for key, turns in sides.items()}
 
 
 def _text(value: object, what: str) -> str:

@@ -30,7 +30,13 @@ BUILD_CACHE = Path(
     or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rajudge"
 )
 # Variables that would reach into the developer's own setup or accounts.
-FOREIGN_VARIABLES = ("OPENAI_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+FOREIGN_VARIABLES = (
+    "OPENAI_API_KEY",
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HOME",
+    "HF_TOKEN_PATH",
+)
 
 
 class NotHermetic(Exception):

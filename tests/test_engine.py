@@ -123,3 +123,18 @@ def test_reasoning_mode_thinks_within_budget(demo_model: Path) -> None:
     assert sorted(judgment.ranking) == sorted(ITEM.responses)
     assert judgment.timings.generated_tokens <= 24 + 64
     assert without_timings(again) == without_timings(judgment)
+
+
+def test_rationales_name_responses_by_their_real_names(backend: LlamaBackend) -> None:
+    """The judge writes masked names; the user reads real ones, even ones that look masked."""
+    asks = Principle(
+        name="asks", text="Prefer the correct answer. Name the better response, e.g. model-1."
+    )
+    texts = {"first": "4", "second": "5"}
+    plain = Item(id="sum", prompt="What is 2 + 2?", responses=texts)
+    # The same presentation (so the same masked prompt), with names that look masked, swapped.
+    tricky = Item(id="sum", prompt=plain.prompt, responses={"model-2": "4", "model-1": "5"})
+    seen = backend.judge(plain, asks, ["first", "second"]).rationale
+    read = backend.judge(tricky, asks, ["model-2", "model-1"]).rationale
+    assert "first" in seen and "model-" not in seen  # the judge named what it saw as model-1
+    assert read == seen.replace("first", "model-2").replace("second", "model-1")

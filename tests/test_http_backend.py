@@ -19,19 +19,24 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_client import call
 
+from rajudge import Judge
 from rajudge.engine.base import EngineSettings
 from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import BackendError, ServerItemError
 from rajudge.principles import resolve
+from rajudge.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_items
+from rajudge.serve import make_server
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(
@@ -606,3 +611,47 @@ def test_cli_server_setup_mistakes_are_one_line(
     assert done.returncode == code
     assert done.stderr.startswith(message)
     assert "Traceback" not in done.stderr
+
+
+# -- masked names in what the judge wrote ----------------------------------------------------
+
+# A response really named model-2, which the judge may see as model-1.
+LOOKALIKE = Item(
+    id="lookalike", prompt="Capital of France?", responses={"model-2": "Paris.", "b": "Lyon."}
+)
+WRITTEN = "model-1 beats model-2; model-12 is no response."
+SCORED = '{"scores": {"model-1": 5, "model-2": 1}'
+EXPLAINED = f'answer:{SCORED}, "rationale": "{WRITTEN}"}}'
+
+
+@pytest.mark.parametrize(
+    ("mode", "action"),
+    [("fast", EXPLAINED), ("reasoning", f"answer:<think>{WRITTEN}</think>{SCORED}}}")],
+)
+def test_rationale_and_thinking_name_the_real_responses(
+    scripted: Start, mode: str, action: str
+) -> None:
+    server = scripted([action])
+    engine = backend_for(server, settings={"mode": mode, "rationale_tokens": 16})
+    judgment = engine.judge(LOOKALIKE, CONCISE, ["model-2", "b"])
+    assert judgment.rationale == "model-2 beats b; model-12 is no response."
+
+
+def test_serve_replies_with_real_names_in_its_thoughts(scripted: Start) -> None:
+    server = scripted([EXPLAINED])
+    live = make_server(
+        Judge(backend=backend_for(server, settings={"rationale_tokens": 16})), "127.0.0.1", 0
+    )
+    thread = threading.Thread(target=live.serve_forever)
+    thread.start()
+    request = {"principle": "concise", "prompt": LOOKALIKE.prompt, "responses": LOOKALIKE.responses}
+    try:
+        status, reply = call(live, "/api/rewardanything", request)
+    finally:
+        live.shutdown()
+        live.server_close()
+        thread.join()
+    first, second = masked_order(replace(LOOKALIKE, id="request"), 0)  # serve's default id
+    assert status == 200, reply
+    assert reply["thoughts"] == f"{first} beats {second}; model-12 is no response."
+    assert reply["record"]["judgments"][0]["rationale"] == reply["thoughts"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,21 +24,27 @@ PAGE = b"<!DOCTYPE html><html><body>Sign in to download this file</body></html>"
 
 class Hub(ThreadingHTTPServer):
     """Files served like huggingface.co: `/{repo}/resolve/{revision}/{file}` redirects to a CDN
-    path that honours Range requests. `cut_after` makes the next reply hang up after that many
-    bytes; `ignore_range` makes it send whole files."""
+    path that honours Range requests, on this server or at `cdn` (another server's URL).
+    `cut_after` makes the next reply hang up after that many bytes; `ignore_range` makes it send
+    whole files; `gated` (a token) makes it answer resolve requests without that token 401, and
+    with another token 403, as the hub does for a gated repository."""
 
     daemon_threads = True
 
-    def __init__(self, files: dict[str, bytes]) -> None:
+    def __init__(self, files: dict[str, bytes], host: str = "127.0.0.1") -> None:
         super().__init__(("127.0.0.1", 0), _HubHandler)
+        self.host = host  # the name clients use: another name is another origin
         self.files = files
         self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.authorizations: list[str | None] = []  # each request's Authorization header
         self.cut_after: int | None = None
         self.ignore_range = False
+        self.cdn = ""
+        self.gated: str | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.host}:{self.server_address[1]}"
 
 
 class _HubHandler(BaseHTTPRequestHandler):
@@ -46,9 +53,13 @@ class _HubHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         hub = self.server
         hub.requests.append((self.path, self.headers.get("Range")))
+        hub.authorizations.append(self.headers.get("Authorization"))
         resolve = re.fullmatch(r"/[\w.-]+/[\w.-]+/resolve/[\w.-]+/(.+)", self.path)
+        if resolve and hub.gated and hub.authorizations[-1] != f"Bearer {hub.gated}":
+            self._head(403 if hub.authorizations[-1] else 401, 0)
+            return
         if resolve:
-            self._head(302, 0, {"Location": f"/cdn/{resolve.group(1)}"})
+            self._head(302, 0, {"Location": f"{hub.cdn}/cdn/{resolve.group(1)}"})
             return
         data = hub.files.get(self.path.removeprefix("/cdn/"))
         if data is None:
@@ -88,22 +99,38 @@ def model_bytes(demo_model: Path) -> bytes:
     return demo_model.read_bytes()
 
 
-@pytest.fixture
-def hub(model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    live = Hub({NAME: model_bytes, "page.gguf": PAGE})
+@contextmanager
+def serving(files: dict[str, bytes], host: str = "127.0.0.1") -> Iterator[Hub]:
+    live = Hub(files, host)
     thread = threading.Thread(target=live.serve_forever)
     thread.start()
-    monkeypatch.setenv("RAJUDGE_HUB_URL", live.url)
-    yield live
-    live.shutdown()
-    live.server_close()
-    thread.join()
+    try:
+        yield live
+    finally:
+        live.shutdown()
+        live.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def hub(model_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
+    with serving({NAME: model_bytes, "page.gguf": PAGE}) as live:
+        monkeypatch.setenv("RAJUDGE_HUB_URL", live.url)
+        yield live
+
+
+@pytest.fixture
+def cdn(model_bytes: bytes, hub: Hub) -> Iterator[Hub]:
+    """A CDN on another origin (localhost, not 127.0.0.1) that the hub redirects downloads to."""
+    with serving({NAME: model_bytes}, "localhost") as live:
+        hub.cdn = live.url
+        yield live
 
 
 @pytest.fixture
 def rajudge(tmp_path: Path, hub: Hub) -> Iterator:
     """Run the installed command with the stand-in hub and a fresh models folder."""
-    env = {
+    base = {
         **os.environ,
         "RAJUDGE_HUB_URL": hub.url,
         "RAJUDGE_MODELS_DIR": str(tmp_path / "models"),
@@ -111,9 +138,11 @@ def rajudge(tmp_path: Path, hub: Hub) -> Iterator:
         "COLUMNS": "200",  # `rajudge models` tables at full width
     }
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "rajudge", *args]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        return subprocess.run(
+            command, capture_output=True, text=True, env={**base, **(env or {})}, timeout=300
+        )
 
     yield run
 
@@ -223,3 +252,77 @@ def test_a_models_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None
     folder = tmp_path / "file" / "models"
     with pytest.raises(UsageError, match=f"^{folder}: cannot make the models folder: Not a dir"):
         pull("http://127.0.0.1:9/m.gguf", folder)  # fails before any request
+
+
+# --- gated repositories: the hub token ------------------------------------------------------
+
+TOKEN = "hf_SecretTestToken123"
+
+
+def test_the_token_goes_to_the_hub_and_never_to_another_host(
+    hub: Hub, cdn: Hub, tmp_path: Path, model_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    hub.gated = TOKEN
+    pulled = pull(model_url("owner/repo", NAME), tmp_path)
+    assert pulled.path.read_bytes() == model_bytes
+    assert hub.authorizations == [f"Bearer {TOKEN}"]
+    assert cdn.requests == [(f"/cdn/{NAME}", None)] and cdn.authorizations == [None]
+
+
+def test_a_redirect_within_the_hub_keeps_the_token(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    pull(model_url("owner/repo", NAME), tmp_path)
+    assert [path for path, _ in hub.requests] == [
+        f"/owner/repo/resolve/main/{NAME}",
+        f"/cdn/{NAME}",
+    ]
+    assert hub.authorizations == [f"Bearer {TOKEN}"] * 2
+
+
+def test_a_url_on_another_host_gets_no_token(
+    hub: Hub, cdn: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    pull(f"{cdn.url}/cdn/{NAME}", tmp_path)
+    assert cdn.authorizations == [None] and hub.requests == []
+
+
+# Where the hub's CLI keeps its token, and what points there.
+TOKEN_FILES = [
+    ("HF_HOME", "token", ""),
+    ("XDG_CACHE_HOME", "huggingface/token", ""),
+    ("HF_TOKEN_PATH", "hf-token", "hf-token"),
+]
+
+
+@pytest.mark.parametrize(("variable", "file", "named"), TOKEN_FILES)
+def test_the_token_file_of_the_hubs_cli_is_read(
+    hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, file: str, named: str
+) -> None:
+    home = tmp_path / "home"
+    (home / file).parent.mkdir(parents=True, exist_ok=True)
+    (home / file).write_text(TOKEN + "\n")
+    monkeypatch.setenv(variable, str(home / named))
+    hub.gated = TOKEN
+    pull(model_url("owner/repo", NAME), tmp_path / "models")
+    assert hub.authorizations == [f"Bearer {TOKEN}"] * 2
+
+
+GATED = "is gated or private (HTTP 401) and no hub token is set; request access on the hub"
+REFUSED = "was refused with the hub token (HTTP 403); check that the token is valid"
+
+
+@pytest.mark.parametrize(("token", "message"), [(None, GATED), ("hf_WrongToken", REFUSED)])
+def test_a_gated_repository_is_one_line_that_never_shows_the_token(
+    rajudge, hub: Hub, tmp_path: Path, token: str | None, message: str
+) -> None:
+    hub.gated = TOKEN
+    done = rajudge("models", "pull", "owner/repo", NAME, env={"HF_TOKEN": token} if token else {})
+    assert done.returncode == 3
+    assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+    assert "hf_" not in done.stderr + done.stdout
+    assert hub.authorizations == [f"Bearer {token}" if token else None]
+    assert not any((tmp_path / "models").glob("*"))

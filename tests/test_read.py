@@ -180,6 +180,54 @@ def test_dataset_sample_reads_cleanly(test_data: Path) -> None:
         assert item.id.startswith("llmbar-")
 
 
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def test_conversational_pair_with_an_explicit_prompt_is_trls_shape() -> None:
+    line = {
+        "prompt": [user("Sky?")],
+        "chosen": [assistant("Blue.")],
+        "rejected": [assistant("Green.")],
+    }
+    (item,) = read(line).items
+    assert item.prompt == "Sky?"
+    assert item.responses == {"chosen": "Blue.", "rejected": "Green."}
+
+
+def test_conversational_pair_takes_its_prompt_from_the_shared_messages() -> None:
+    history = [
+        {"role": "system", "content": "Be brief."},
+        user("Hi"),
+        assistant("Hello."),
+        user("Sky?"),
+    ]
+    line = {"chosen": [*history, assistant("Blue.")], "rejected": [*history, assistant("Green.")]}
+    short = {
+        "chosen": [user("Sky?"), assistant("Blue.")],
+        "rejected": [user("Sky?"), assistant("")],
+    }
+    implicit, lone = read(line, short).items
+    assert implicit.prompt == "system: Be brief.\n\nuser: Hi\n\nassistant: Hello.\n\nuser: Sky?"
+    assert implicit.responses == {"chosen": "Blue.", "rejected": "Green."}
+    assert lone.prompt == "Sky?"
+
+
+def test_a_text_prompt_before_shared_messages_is_the_first_user_turn() -> None:
+    history = [assistant("Hello."), user("Sky?")]
+    line = {
+        "prompt": "Hi",
+        "chosen": [*history, assistant("Blue.")],
+        "rejected": [*history, assistant("No.")],
+    }
+    (item,) = read(line).items
+    assert item.prompt == "user: Hi\n\nassistant: Hello.\n\nuser: Sky?"
+
+
 # --- prompts, ids, principles --------------------------------------------------------------
 
 
@@ -267,6 +315,31 @@ ERRORS = [
     ({"prompt": "p", "response": "a", "model": True}, "'model' must be a string, not a boolean"),
     ({"prompt": "p", "response": "a", "prompt_id": 1.5}, "'prompt_id' must be a string or an"),
     ({"prompt": "p", "chosen": "a", "rejected": 2}, "'rejected' must be a string, not a number"),
+    (
+        {"prompt": "p", "chosen": [assistant("a")], "rejected": "b"},
+        "'rejected' must be a list of chat messages like the other side",
+    ),
+    ({"prompt": "p", "chosen": [], "rejected": []}, "'chosen' is an empty list of chat messages"),
+    (
+        {"prompt": "p", "chosen": [{"role": "assistant"}], "rejected": [assistant("b")]},
+        "chosen message 1 has no 'content'",
+    ),
+    (
+        {"prompt": "p", "chosen": [assistant("a")], "rejected": [user("b")]},
+        "the last message of 'rejected' must be the assistant's, not 'user'",
+    ),
+    (
+        {"chosen": [user("p"), assistant("a")], "rejected": [user("q"), assistant("b")]},
+        "'chosen' and 'rejected' differ before their last message",
+    ),
+    (
+        {"chosen": [assistant("a")], "rejected": [assistant("b")]},
+        "missing 'prompt', and no messages come before the responses",
+    ),
+    (
+        {"prompt": 3, "chosen": [assistant("a")], "rejected": [assistant("b")]},
+        "'prompt' must be a string or a list of chat messages, not a number",
+    ),
     ({"id": True, **GOOD}, "'id' must be a string or an integer, not a boolean"),
     ({"id": {"a": 1}, **GOOD}, "'id' must be a string or an integer, not an object"),
     ({"id": "", **GOOD}, "'id' is empty"),
@@ -343,6 +416,10 @@ _values = st.recursive(
     max_leaves=6,
 )
 _names = st.sampled_from(["a", "b", "c"])
+_chat = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _names}),
+    max_size=3,
+)
 _shaped = st.one_of(
     st.fixed_dictionaries(
         {"prompt": _names, "responses": st.dictionaries(_names, _names, max_size=3)},
@@ -354,6 +431,9 @@ _shaped = st.one_of(
     ),
     st.fixed_dictionaries(
         {"prompt": _names, "chosen": _names, "rejected": _names}, optional={"id": _names}
+    ),
+    st.fixed_dictionaries(
+        {"chosen": _chat, "rejected": _chat}, optional={"prompt": _names | _chat, "id": _names}
     ),
     st.dictionaries(st.sampled_from(_KEYS), _values, max_size=5),
 )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rajudge.errors import ModelError
-from rajudge.protocol import SYSTEM_PROMPT
+from rajudge.protocol import SYSTEM_PROMPT, unmask
 from rajudge.scoring import distribution, plan_skeleton, rank, score_response, skeleton_text
 
 
@@ -89,3 +89,21 @@ def test_rank_breaks_score_ties_by_expected_then_presentation() -> None:
     )
     assert [r.name for r in ranked] == ["y", "x", "z"]
     assert all(r.score == 4 for r in ranked)
+
+
+@pytest.mark.parametrize(
+    ("text", "readable"),
+    [
+        # A response really named model-2, shown as model-1: renamed once, never twice.
+        ("model-1 beats model-2.", "model-2 beats other."),
+        ("Model-2 is wrong; MODEL-1 is right.", "other is wrong; model-2 is right."),
+        # Whole names only: longer numbers, longer words and absent responses stay as written.
+        (
+            "model-12, model-3, xmodel-1, model-1x, model-1-ish.",
+            "model-12, model-3, xmodel-1, model-1x, model-1-ish.",
+        ),
+        ('(model-1), "model-2": 4.', '(model-2), "other": 4.'),
+    ],
+)
+def test_unmask_writes_real_names_for_whole_masked_names(text: str, readable: str) -> None:
+    assert unmask(text, ["model-2", "other"]) == readable

@@ -104,8 +104,9 @@ def pull_model(
 ) -> None:
     """Download a GGUF into the models folder; an interrupted download resumes.
 
-    The hub is $RAJUDGE_HUB_URL (default https://huggingface.co). The path of the model is
-    printed on stdout; progress and notes go to stderr.
+    The hub is $RAJUDGE_HUB_URL (default https://huggingface.co); for a gated repo it gets
+    $HF_TOKEN, else the token `hf auth login` saved. The path of the model is printed on
+    stdout; progress and notes go to stderr.
     """
     url = model_url(source, filename, revision)
     folder = models_dir(load_config())

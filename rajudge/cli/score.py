@@ -16,7 +16,7 @@ import typer
 
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import plain_console, stderr, stdout
-from rajudge.cli.errors import EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
+from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
     BackendChoice,
@@ -28,6 +28,7 @@ from rajudge.cli.options import (
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
+from rajudge.gate import ScoreGate
 from rajudge.output import (
     FORMATS,
     Earlier,
@@ -38,6 +39,7 @@ from rajudge.output import (
     make_writer,
     read_earlier,
     reopen_jsonl,
+    result_record,
 )
 from rajudge.principles import resolve
 from rajudge.read import ReadResult, read_items
@@ -87,6 +89,13 @@ def score(
         ),
     ] = False,
     no_cache: NoCacheOption = False,
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-under",
+            help="Exit 4 when the mean score of all judged responses is below this (a CI gate).",
+        ),
+    ] = None,
     model: ModelOption = None,
     *,
     backend_choice: BackendChoice,
@@ -98,6 +107,7 @@ def score(
     settings = engine.settings(config)
     principles = [p for spec in principle or [] for p in resolve(spec)]
     read = _candidates(file, prompt, response or [])
+    gate = None if fail_under is None else ScoreGate(fail_under)
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         _report(error)
@@ -109,6 +119,8 @@ def score(
     if earlier is not None:
         resumption = resume(read.items, principles, earlier.records, fingerprint)
         items, kept = resumption.todo, resumption.kept
+        if gate:
+            gate.add(*kept)
         _report_resumption(output, earlier, resumption)
     cache = None if no_cache else ResultCache.open()
     judged = failed = from_cache = 0
@@ -127,6 +139,8 @@ def score(
                 else:
                     judged += 1
                     from_cache += sum(j.timings.cached for j in outcome.judgments)
+                    if gate:
+                        gate.add(result_record(outcome))
                     with _interrupts_held():
                         writer.write(outcome)
                 progress.advance()
@@ -146,7 +160,8 @@ def score(
         left = len(items) - judged - failed
         summary = f"interrupted: {summary}; {left} of {len(items)} not judged"
     failed += len(read.errors)
-    stderr.print(summary + (f"; {failed} failed" if failed else ""), style="dim", markup=False)
+    summary += f"; {failed} failed" if failed else ""
+    stderr.print(summary + (f"; {gate.summary()}" if gate else ""), style="dim", markup=False)
     if interrupted:
         if output is not None:
             stderr.print(
@@ -155,6 +170,8 @@ def score(
         raise typer.Exit(EXIT_INTERRUPTED)
     if failed:
         raise typer.Exit(EXIT_ITEMS_FAILED)
+    if gate and not gate.passed:
+        raise typer.Exit(EXIT_BELOW_THRESHOLD)
 
 
 def _candidates(file: str | None, prompt: str | None, responses: list[str]) -> ReadResult:

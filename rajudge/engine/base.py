@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rajudge.errors import UsageError
+from rajudge.protocol import unmask
 from rajudge.records import Item, Judgment, Mode, Principle
 
 DEFAULT_MAX_CTX = 8192  # default context cap: enough for listwise items, modest KV memory
@@ -75,7 +76,13 @@ def check_settings(settings: EngineSettings) -> None:
         raise UsageError(f"--temperature must be 0 or more, not {settings.temperature}")
 
 
-def whole_sentences(text: str) -> str:
+def readable_rationale(text: str, order: Sequence[str]) -> str:
+    """The judge's rationale or thinking as the user reads it: whole sentences, and the real
+    names of responses presented in `order` where the judge wrote their masked names."""
+    return unmask(_whole_sentences(text), order)
+
+
+def _whole_sentences(text: str) -> str:
     """Drop a sentence that a token budget cut off, so a rationale never ends mid-word."""
     text = text.strip()
     if not text or text[-1] in ".!?)]\"'`":

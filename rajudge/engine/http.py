@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from rajudge.engine.base import EngineSettings, check_settings, whole_sentences
+from rajudge.engine.base import EngineSettings, check_settings, readable_rationale
 from rajudge.engine.http_answer import BadAnswer, ServerAnswer, answer_schema, read_answer
 from rajudge.engine.http_client import Rejected, ServerClient, ServerSettings, in_flight
 from rajudge.errors import BackendError, ServerItemError
@@ -175,7 +175,7 @@ class OpenAIBackend:
             item_id=item.id,
             principle=principle,
             responses=rank(order, answer.distributions),
-            rationale=whole_sentences(answer.thinking if reasoning else answer.rationale),
+            rationale=readable_rationale(answer.thinking if reasoning else answer.rationale, order),
             model=self.model_name,
             mode=self.settings.mode,
             timings=Timings(

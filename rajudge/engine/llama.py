@@ -27,7 +27,7 @@ from rajudge.engine.base import (
     EngineSettings,
     Job,
     check_settings,
-    whole_sentences,
+    readable_rationale,
 )
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import generate
@@ -243,7 +243,7 @@ class LlamaBackend:
                 item_id=work.job.item.id,
                 principle=work.job.principle,
                 responses=rank(work.order, work.dists),
-                rationale=whole_sentences(work.rationale),
+                rationale=readable_rationale(work.rationale, work.order),
                 model=self.model_name,
                 mode=self.settings.mode,
                 timings=Timings(

@@ -1,0 +1,66 @@
+"""`rajudge pairs`: preference pairs for DPO and reward-model training from `score` output."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Annotated
+
+import orjson
+import typer
+
+from rajudge.cli.console import stderr
+from rajudge.cli.errors import EXIT_ITEMS_FAILED
+from rajudge.errors import InputError, UsageError
+from rajudge.judged import JudgedItem, judged_item
+from rajudge.pairs import DEFAULT_MIN_MARGIN, Pairing
+from rajudge.read import read_objects
+
+
+def pairs(
+    file: Annotated[
+        str | None, typer.Argument(help="JSONL output of rajudge score, or - for stdin.")
+    ] = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every response against each one scored lower, not only best against worst.",
+        ),
+    ] = False,
+    min_margin: Annotated[
+        float,
+        typer.Option("--min-margin", help="Leave out pairs whose scores differ by less."),
+    ] = DEFAULT_MIN_MARGIN,
+) -> None:
+    """Turn judged items into preference pairs (prompt, chosen, rejected) as JSONL on stdout."""
+    if file is None:
+        if sys.stdin.isatty():
+            raise UsageError("give the JSONL output of rajudge score (or - for stdin)")
+        file = "-"
+    pairing = Pairing(every=every, min_margin=min_margin)
+    failed = 0
+    out = sys.stdout.buffer
+    for judged in _judged(file):
+        if isinstance(judged, InputError):
+            failed += 1
+            stderr.print("error:", str(judged), style="red", markup=False, highlight=False)
+        else:
+            out.write(b"".join(orjson.dumps(row) + b"\n" for row in pairing.rows(judged)))
+    out.flush()
+    summary = pairing.summary() + (f"; {failed} record(s) failed" if failed else "")
+    stderr.print(summary, style="dim", markup=False, highlight=False)
+    if failed:
+        raise typer.Exit(EXIT_ITEMS_FAILED)
+
+
+def _judged(file: str) -> Iterator[JudgedItem | InputError]:
+    """Each record's item, or the error that says why a line holds none."""
+    for where, record in read_objects(file):
+        if isinstance(record, InputError):
+            yield record
+            continue
+        try:
+            yield judged_item(record, where)
+        except InputError as error:
+            yield error

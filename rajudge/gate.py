@@ -1,0 +1,57 @@
+"""The `--fail-under` gate: does a run's mean score reach a threshold? For CI jobs.
+
+It counts every judged response once, in records made by this run and records kept from an
+earlier one (`--resume`) alike, reading each response's score as `pairs` does (rajudge.judged):
+the composite where several principles judged the item, else the expected score.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rajudge.errors import UsageError
+from rajudge.judged import response_scores
+
+
+@dataclass
+class ScoreGate:
+    """The running mean of response scores against `threshold`."""
+
+    threshold: float
+    responses: int = 0
+    below: int = 0
+    total: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.threshold):
+            raise UsageError(f"--fail-under must be a number, not {self.threshold}")
+
+    def add(self, *records: Mapping[str, Any]) -> None:
+        """Count the responses of score records."""
+        for record in records:
+            scores = response_scores(record, f"record {record.get('id')!r}").values()
+            self.responses += len(scores)
+            self.below += sum(score < self.threshold for score in scores)
+            self.total += sum(scores)
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.responses if self.responses else None
+
+    @property
+    def passed(self) -> bool:
+        """The mean reaches the threshold; a run that judged nothing never passes."""
+        return self.mean is not None and self.mean >= self.threshold
+
+    def summary(self) -> str:
+        """The gate's part of the summary line: the mean and how many responses fell below."""
+        if self.mean is None:
+            return f"no responses judged, so --fail-under {self.threshold:g} fails"
+        verdict = "passed" if self.passed else "failed"
+        return (
+            f"mean score {self.mean:.3f}, {self.below} of {self.responses} response(s) below "
+            f"{self.threshold:g}: --fail-under {verdict}"
+        )
