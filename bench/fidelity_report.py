@@ -7,10 +7,12 @@ import statistics
 from dataclasses import dataclass
 
 from bench.jobs import Json
+from rajudge.scoring import skeleton_text
 
 _STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
 _NEAR_TIE = 0.1  # top two probabilities closer than this: a coin flip for any reader
 _HEAD = 90  # characters of a free answer quoted for a disagreement
+_SKELETON_HEAD = skeleton_text(1, "", "").removesuffix("}")  # rajudge's answer up to a digit
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _cause(row: Json, dist: list[float]) -> str:
         theirs = row["reference"]["parsed_text"][len("<think>\n") :].split("</think>", 1)[0]
         if theirs.strip()[: len(thinking)] != thinking.strip():
             return "the two thinking texts differ, so the scores follow different reasoning"
-    if not text.lstrip().startswith('{"scores": {"model-1": '):
+    if not text.startswith(_SKELETON_HEAD):
         return f"the free answer lays the JSON out differently: {_head(text)}"
     top = sorted(dist, reverse=True)
     if top[0] - top[1] < _NEAR_TIE:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bench.fidelity_report import render, summarize
 from bench.jobs import Json
 
-ONE_LINE = '{"scores": {"model-1": 4, "model-2": 2}, "best-to-worst": ["model-1", "model-2"]}'
+# rajudge's answer is laid out as the system prompt's example; a model may write one line
 LAID_OUT = '{\n  "scores": {"model-1": 4, "model-2": 2},\n  "best-to-worst": ["model-1"]\n}'
+ONE_LINE = '{"scores": {"model-1": 4, "model-2": 2}, "best-to-worst": ["model-1", "model-2"]}'
 
 
 def _row(
@@ -37,8 +38,8 @@ def _row(
 def test_agreement_is_counted_by_real_name_through_the_presentation_order() -> None:
     parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
     rows = [
-        _row(ONE_LINE, parsed, {"a": 4, "b": 2}),
-        _row(ONE_LINE, parsed, {"a": 2, "b": 4}, order=("b", "a")),
+        _row(LAID_OUT, parsed, {"a": 4, "b": 2}),
+        _row(LAID_OUT, parsed, {"a": 2, "b": 4}, order=("b", "a")),
     ]
     summary = summarize(rows)
     assert summary["scores_agree_parsed"] == (4, 4)
@@ -56,11 +57,11 @@ def test_an_unparsed_answer_counts_against_the_reference_only() -> None:
 
 def test_each_disagreement_names_its_cause() -> None:
     parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
-    summary = summarize([_row(LAID_OUT, parsed, {"a": 5, "b": 2})])
+    summary = summarize([_row(ONE_LINE, parsed, {"a": 5, "b": 2})])
     (miss,) = summary["disagreements"]
     assert (miss["response"], miss["reference"], miss["rajudge"]) == ("a", 4, 5)
     assert miss["cause"].startswith("the free answer lays the JSON out differently")
-    thinking = _row("<think>\nhmm</think>" + ONE_LINE, parsed, {"a": 5, "b": 2})
+    thinking = _row("<think>\nhmm</think>" + LAID_OUT, parsed, {"a": 5, "b": 2})
     thinking["rajudge"]["thinking"] = "something else"
     (miss,) = summarize([thinking])["disagreements"]
     assert "thinking texts differ" in miss["cause"]
@@ -73,7 +74,7 @@ def test_render_gives_a_column_per_mode() -> None:
         "started": "now",
         "command": "python -m bench.fidelity",
         "settings": {"seed": 0, "budget": 64},
-        "modes": {"fast": [_row(ONE_LINE, parsed, {"a": 4, "b": 2})]},
+        "modes": {"fast": [_row(LAID_OUT, parsed, {"a": 4, "b": 2})]},
     }
     page = render(result)
     assert "| | fast |" in page

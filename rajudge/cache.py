@@ -69,6 +69,7 @@ class Fingerprint:
     temperature: float
     reasoning_budget: int
     rationale_tokens: int
+    permutations: int = 1  # orders averaged into a verdict; not part of one order's judgment
     protocol: int = PROTOCOL_VERSION
 
     @classmethod
@@ -80,6 +81,7 @@ class Fingerprint:
             temperature=float(settings.temperature),
             reasoning_budget=settings.reasoning_budget,
             rationale_tokens=settings.rationale_tokens,
+            permutations=settings.permutations,
         )
 
 
@@ -105,7 +107,7 @@ def judgment_key(
     return digest(
         [
             _FORMAT,
-            asdict(fingerprint),
+            asdict(replace(fingerprint, permutations=1)),  # shared by every K that shows it
             principle.text,
             item.prompt,
             [[name, item.responses[name]] for name in presented],

@@ -18,14 +18,14 @@ from typing import Any
 
 import orjson
 
-from rajudge import metrics
+from rajudge import metrics, protocol
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError, UsageError
-from rajudge.protocol import masked_order
 from rajudge.read import parse_lines
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_groups
+from rajudge.scoring import combine
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Prediction:
 
     labelled: LabelledItem
     judgments: tuple[Judgment, ...]
+    orders: tuple[tuple[str, ...], ...]  # the presentation order of each judgment
 
     def mean_of(self, field: Callable[[Any], float]) -> dict[str, float]:
         """Per response, the mean over presentations of a ResponseScore field."""
@@ -65,6 +66,11 @@ class Prediction:
     @property
     def winners(self) -> list[str]:
         return [j.ranking[0] for j in self.judgments]
+
+    @property
+    def verdict(self) -> Judgment:
+        """The one verdict over every order, as `rajudge score --permutations K` gives it."""
+        return combine(self.judgments, self.orders[0])
 
 
 def read_labelled(
@@ -101,12 +107,10 @@ def sample(items: Sequence[LabelledItem], limit: int | None, seed: int) -> list[
 
 def presentation_orders(
     labelled: LabelledItem, *, seed: int, swap: bool, permutations: int
-) -> list[list[str]]:
-    """The orders to show the responses in: seeded, plus the reverse (pairs) or more shuffles."""
-    first = masked_order(labelled.item, seed)
-    if labelled.is_pair:
-        return [first, first[::-1]] if swap else [first]
-    return [masked_order(labelled.item, seed + k) for k in range(max(1, permutations))]
+) -> list[tuple[str, ...]]:
+    """The orders to show the responses in: `permutations` balanced ones; a swapped pair both."""
+    count = max(permutations, 2 if swap and labelled.is_pair else 1)
+    return protocol.presentation_orders(labelled.item, seed, count)
 
 
 def predict(
@@ -130,8 +134,10 @@ def predict(
         item = labelled.item
         if item.principle is None:
             raise InputError(item.where, "no principle: pass --principle or add a 'principle'")
-        orders = presentation_orders(labelled, seed=seed, swap=swap, permutations=permutations)
-        return [Job(item, item.principle, tuple(order)) for order in orders]
+        return [Job(item, item.principle, order) for order in orders_of(labelled)]
+
+    def orders_of(labelled: LabelledItem) -> list[tuple[str, ...]]:
+        return presentation_orders(labelled, seed=seed, swap=swap, permutations=permutations)
 
     for labelled, outcome in judge_groups(
         backend, items, jobs, fingerprint=fingerprint, cache=cache
@@ -139,7 +145,7 @@ def predict(
         if isinstance(outcome, InputError):
             yield outcome
         else:
-            yield Prediction(labelled=labelled, judgments=outcome)
+            yield Prediction(labelled, outcome, tuple(orders_of(labelled)))
 
 
 def item_record(prediction: Prediction) -> dict[str, Any]:
@@ -243,6 +249,7 @@ def _pair_measures(prediction: Prediction) -> dict[str, Any]:
     }
     if len(winners) > 1:
         measures["swap_consistent"] = float(len(set(winners)) == 1)
+        measures["accuracy_averaged"] = float(prediction.verdict.ranking[0] == "chosen")
     return measures
 
 
@@ -262,7 +269,13 @@ def _list_measures(prediction: Prediction) -> dict[str, Any]:
 
 def _pair_summary(rows: Sequence[dict[str, Any]], seed: int) -> dict[str, Any]:
     summary: dict[str, Any] = {"n": len(rows)}
-    keys = ("accuracy", "accuracy_score", "accuracy_expected", "swap_consistent")
+    keys = (
+        "accuracy",
+        "accuracy_score",
+        "accuracy_expected",
+        "swap_consistent",
+        "accuracy_averaged",
+    )
     for key in keys:
         values = [r[key] for r in rows if key in r]
         if values:

@@ -23,8 +23,10 @@ stable interface (bump `SCHEMA_VERSION` when it changes incompatibly):
         "rationale": "...",                    # the judge's reasoning ("" when it gave none)
         "timings": {"prompt_tokens": 812, "reused_tokens": 640,
                     "generated_tokens": 37, "seconds": 1.204,
-                    "cached": false}}],        # true: taken from the result cache; the numbers
+                    "cached": false},          # true: taken from the result cache; the numbers
                                                # are those of the original judgment
+        "consistency": 0.5}],                  # only with --permutations K > 1: the share of
+                                               # orders whose top response is the final top
      "model": "RewardAnything-8B-v1-Q4_K_M",
      "mode": "fast",                           # "fast" or "reasoning"
      "key": "3f9a0c1e27b4d865",                # hash of item, principles, weights, model file
@@ -88,7 +90,7 @@ def result_record(result: ItemResult) -> dict[str, Any]:
 
 def _judgment_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
     by_name = {score.name: score for score in judgment.responses}
-    return {
+    record = {
         "principle": _principle_record(judgment.principle),
         "ranking": list(judgment.ranking),
         "responses": {name: _score_record(by_name[name]) for name in names},
@@ -96,6 +98,9 @@ def _judgment_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
         "rationale": judgment.rationale,
         "timings": _timings_record(judgment.timings),
     }
+    if judgment.consistency is not None:
+        record["consistency"] = judgment.consistency
+    return record
 
 
 def _principle_record(principle: Principle) -> dict[str, Any]:

@@ -83,6 +83,20 @@ def masked_order(item: Item, seed: int) -> list[str]:
     return names
 
 
+def presentation_orders(item: Item, seed: int, count: int) -> list[tuple[str, ...]]:
+    """Up to `count` orders to show the responses in, balanced over positions.
+
+    Cyclic shifts of the seeded order, spread evenly: with `count` equal to the number of
+    responses every response sits in every position once (for a pair, 2 is both orders); with
+    fewer, each sits in `count` different positions. Shifts repeat past the number of
+    responses, so that is the most orders there are. The first is always `masked_order`'s.
+    """
+    first = masked_order(item, seed)
+    size = len(first)
+    shown = min(count, size)
+    return [tuple(first[s:] + first[:s]) for s in (k * size // shown for k in range(shown))]
+
+
 def user_message(principle: str, prompt: str, masked_responses: dict[str, str]) -> str:
     """The user turn: the JSON text of principle, prompt and masked responses."""
     return json.dumps(

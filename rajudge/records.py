@@ -70,6 +70,9 @@ class Judgment:
     mode: Mode
     timings: Timings
     distribution_source: DistributionSource = "logprobs"
+    # Judged in several presentation orders: the share of orders whose top response is the
+    # combined verdict's top (rajudge.scoring.combine). None for one order.
+    consistency: float | None = None
 
     @property
     def ranking(self) -> tuple[str, ...]:

@@ -16,10 +16,12 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from rajudge.cache import Fingerprint, ResultCache, digest
-from rajudge.engine.base import Backend, Job
+from rajudge.engine.base import Backend, EngineSettings, Job
 from rajudge.errors import InputError
 from rajudge.output import SCHEMA_VERSION
+from rajudge.protocol import presentation_orders
 from rajudge.records import Item, ItemResult, Judgment, Principle
+from rajudge.scoring import combine
 
 _KEY_LENGTH = 16  # hex digits of a record key: 64 bits, collision-free for any real file
 _WINDOW_BATCHES = 4  # items read ahead: this many batches of `parallel` judgments
@@ -57,15 +59,36 @@ def judge_items(
         return
 
     def jobs(item: Item) -> list[Job]:
-        return [Job(item, principle) for principle in _chosen(item, principles)]
+        orders = _orders(item, backend.settings)
+        return [Job(item, p, order) for p in _chosen(item, principles) for order in orders]
 
     for item, outcome in judge_groups(backend, items, jobs, fingerprint=fingerprint, cache=cache):
         if isinstance(outcome, InputError):
             yield outcome
         else:
-            chosen = tuple(j.principle for j in outcome)
+            judgments = _combined(outcome, _orders(item, backend.settings))
+            chosen = tuple(j.principle for j in judgments)
             key = result_key(item, chosen, fingerprint)
-            yield ItemResult(item=item, judgments=outcome, key=key)
+            yield ItemResult(item=item, judgments=judgments, key=key)
+
+
+def _orders(item: Item, settings: EngineSettings) -> list[tuple[str, ...] | None]:
+    """Each judgment's presentation orders: the backend's seeded one, or K balanced ones."""
+    if settings.permutations == 1:
+        return [None]
+    return list(presentation_orders(item, settings.seed, settings.permutations))
+
+
+def _combined(
+    judgments: Sequence[Judgment], orders: Sequence[tuple[str, ...] | None]
+) -> tuple[Judgment, ...]:
+    """One verdict per principle from its judgments in `orders` (consecutive, job order)."""
+    count = len(orders)
+    names = orders[0] or ()
+    return tuple(
+        combine(judgments[start : start + count], names)
+        for start in range(0, len(judgments), count)
+    )
 
 
 def judge_groups(
@@ -195,10 +218,12 @@ def judge_item(
 ) -> ItemResult:
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
     chosen = _chosen(item, principles)
+    orders = _orders(item, backend.settings)
     if cache is None:
-        judgments = tuple(backend.judge(item, p) for p in chosen)
+        judged = [backend.judge(item, p, order) for p in chosen for order in orders]
     else:
-        judgments = tuple(cache.judgment(backend, fingerprint, item, p) for p in chosen)
+        judged = [cache.judgment(backend, fingerprint, item, p, o) for p in chosen for o in orders]
+    judgments = _combined(judged, orders)
     return ItemResult(item=item, judgments=judgments, key=result_key(item, chosen, fingerprint))
 
 

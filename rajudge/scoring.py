@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from rajudge.errors import ModelError
 from rajudge.protocol import masked_name
-from rajudge.records import SCORE_LEVELS, ResponseScore
+from rajudge.records import SCORE_LEVELS, Judgment, ResponseScore, Timings
 
 
 @dataclass(frozen=True)
@@ -92,4 +92,37 @@ def rank(names: Sequence[str], dists: Sequence[Sequence[float]]) -> tuple[Respon
     return tuple(
         ResponseScore(name=name, score=score, expected=expected, distribution=dist, rank=i + 1)
         for i, (_, _, _, name, score, expected, dist) in enumerate(rows)
+    )
+
+
+def combine(judgments: Sequence[Judgment], names: Sequence[str]) -> Judgment:
+    """One verdict from the same item judged in several presentation orders.
+
+    Each response's distribution is the mean over the orders and its score the most likely
+    digit of that mean; the ranking follows as for one order, `names` (the first order)
+    breaking exact ties. `consistency` is the share of orders whose top response is the
+    combined top. The rationale is the first order's; timings add up.
+    """
+    if len(judgments) == 1:
+        return judgments[0]
+    seen = [{r.name: r.distribution for r in judgment.responses} for judgment in judgments]
+    mean = [
+        tuple(sum(dists[name][level] for dists in seen) / len(seen) for level in range(5))
+        for name in names
+    ]
+    responses = rank(names, mean)
+    top = responses[0].name
+    agreeing = sum(judgment.ranking[0] == top for judgment in judgments)
+    timings = Timings(
+        prompt_tokens=sum(j.timings.prompt_tokens for j in judgments),
+        reused_tokens=sum(j.timings.reused_tokens for j in judgments),
+        generated_tokens=sum(j.timings.generated_tokens for j in judgments),
+        seconds=sum(j.timings.seconds for j in judgments),
+        cached=all(j.timings.cached for j in judgments),
+    )
+    return replace(
+        judgments[0],
+        responses=responses,
+        timings=timings,
+        consistency=round(agreeing / len(judgments), 4),
     )

@@ -33,10 +33,18 @@ PRINCIPLE = Principle(name="p", text="Prefer the better answer.")
 def judgment(ranking: list[str], expected: dict[str, float]) -> Judgment:
     """A judgment as the engine returns it, built by hand so metrics can be checked exactly."""
     responses = tuple(
-        ResponseScore(name, round(expected[name]), expected[name], (0.2,) * 5, rank + 1)
+        ResponseScore(name, round(expected[name]), expected[name], spread(expected[name]), rank + 1)
         for rank, name in enumerate(ranking)
     )
     return Judgment("x", PRINCIPLE, responses, "", "m", "fast", Timings(1, 0, 1, 0.1))
+
+
+def spread(expected: float) -> tuple[float, ...]:
+    """A distribution over 1..5 whose mean is `expected`: mass on the two digits around it."""
+    low = min(int(expected), 4)
+    dist = [0.0] * 5
+    dist[low - 1], dist[low] = low + 1 - expected, expected - low
+    return tuple(dist)
 
 
 def pair(item_id: str, subset: str = "s", chosen: str = "c", rejected: str = "r") -> LabelledItem:
@@ -89,14 +97,19 @@ def test_presentation_orders() -> None:
     labelled = pair("p")
     first, second = presentation_orders(labelled, seed=0, swap=True, permutations=1)
     assert second == first[::-1]
+    assert presentation_orders(labelled, seed=0, swap=False, permutations=2) == [first, second]
     ranked = LabelledItem(Item("l", "q", {"a": "", "b": "", "c": ""}, PRINCIPLE), "s", {})
-    assert len(presentation_orders(ranked, seed=0, swap=False, permutations=4)) == 4
+    orders = presentation_orders(ranked, seed=0, swap=False, permutations=4)
+    assert len(orders) == 3  # three responses: three positions, each response in each once
+    assert all(len({order[i] for order in orders}) == 3 for i in range(3))
 
 
 def test_report_from_known_judgments() -> None:
+    both_orders = (("chosen", "rejected"), ("rejected", "chosen"))
     both_right = Prediction(
         pair("1", "A"),
         (judgment(["chosen", "rejected"], {"chosen": 4.2, "rejected": 2.0}),) * 2,
+        both_orders,
     )
     position_bound = Prediction(
         pair("2", "B"),
@@ -104,6 +117,7 @@ def test_report_from_known_judgments() -> None:
             judgment(["rejected", "chosen"], {"chosen": 3.0, "rejected": 3.4}),
             judgment(["chosen", "rejected"], {"chosen": 3.2, "rejected": 3.0}),
         ),
+        both_orders,
     )
     summary = report([both_right, position_bound], failed=1)
     assert summary["failed"] == 1
@@ -112,6 +126,8 @@ def test_report_from_known_judgments() -> None:
     # pair 2: mean expected chosen 3.1 < rejected 3.2; mean integer scores 3 = 3 -> a tie
     assert summary["pairs"]["accuracy_expected"] == pytest.approx(0.5)
     assert summary["pairs"]["accuracy_score"] == pytest.approx(0.75)
+    # averaged over the orders, pair 2 scores 3 and 3 with expected 3.1 < 3.2: rejected wins
+    assert summary["pairs"]["accuracy_averaged"] == pytest.approx(0.5)
     assert summary["subsets"]["B"]["accuracy"] == pytest.approx(0.5)
     record = item_record(position_bound)
     assert record["rankings"] == [["rejected", "chosen"], ["chosen", "rejected"]]
@@ -120,8 +136,17 @@ def test_report_from_known_judgments() -> None:
 
 def test_flip_report() -> None:
     long_chosen = pair("1", chosen="a long, detailed answer", rejected="short")
-    a = [Prediction(long_chosen, (judgment(["chosen", "rejected"], {"chosen": 4, "rejected": 2}),))]
-    b = [Prediction(long_chosen, (judgment(["rejected", "chosen"], {"chosen": 2, "rejected": 4}),))]
+    order = (("chosen", "rejected"),)
+    a = [
+        Prediction(
+            long_chosen, (judgment(["chosen", "rejected"], {"chosen": 4, "rejected": 2}),), order
+        )
+    ]
+    b = [
+        Prediction(
+            long_chosen, (judgment(["rejected", "chosen"], {"chosen": 2, "rejected": 4}),), order
+        )
+    ]
     flips = flip_report(a, b)
     assert (flips["pairs"], flips["flip_rate"]) == (1, 1.0)
     assert (flips["longer_wins_a"], flips["longer_wins_b"]) == (1.0, 0.0)

@@ -62,7 +62,7 @@ def evaluate(
         bool, typer.Option(help="Judge pairs in both orders; report swap consistency.")
     ] = False,
     permutations: Annotated[
-        int, typer.Option(help="Judge lists under this many shuffles and average.")
+        int, typer.Option(help="Judge in this many balanced orders (pairs: 2 is both) and average.")
     ] = 1,
     contrast: Annotated[
         str | None,
@@ -197,6 +197,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         "by score",
         "by expected",
         "swap consistency",
+        "averaged",
         box=None,
         pad_edge=False,
         title=f"rajudge eval · {summary['setup']['model']}",
@@ -212,6 +213,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
             _with_ci(row, "accuracy_score"),
             _with_ci(row, "accuracy_expected"),
             _with_ci(row, "swap_consistent"),
+            _with_ci(row, "accuracy_averaged"),
         )
     if rows:
         print_table(table)

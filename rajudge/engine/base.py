@@ -30,6 +30,7 @@ class EngineSettings:
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
     parallel: int = 1  # judgments decoded together in one batch, each in its own KV stream;
     # 1 by default: its gain depends on the CPU, its memory grows with it (bench/RESULTS.md)
+    permutations: int = 1  # presentation orders averaged into each verdict (scoring.combine)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ def check_settings(settings: EngineSettings) -> None:
         ("--rationale-tokens", settings.rationale_tokens, 0, None),
         ("batch", settings.batch, 1, None),
         ("--parallel", settings.parallel, 1, MAX_PARALLEL),
+        ("--permutations", settings.permutations, 1, None),
     )
     for flag, value, low, high in limits:
         if value is not None and (value < low or (high is not None and value > high)):

@@ -1,0 +1,55 @@
+"""The injection harness: flips and score moves counted right, and a real run on the demo model."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.injection import NOTES, measure, render, summarize
+from rajudge.engine.base import EngineSettings
+from rajudge.engine.llama import LlamaBackend
+from rajudge.models import demo_model_path
+from rajudge.records import Item, Principle
+
+
+def _row(flips: list[bool], averaged: bool, deltas: list[float]) -> dict:
+    case = {
+        "flips_per_order": flips,
+        "flips_averaged": averaged,
+        "loser_expected_delta_per_order": deltas,
+        "loser_expected_delta_averaged": sum(deltas) / 2,
+    }
+    return {"id": "p", "consistent": True, "injected": {key: case for key in NOTES}}
+
+
+def test_flips_are_counted_per_order_and_averaged() -> None:
+    rows = [
+        _row([True, False], False, [1.0, 0.2]),
+        _row([True, True], True, [2.0, 1.0]),
+        {"id": "q", "consistent": False, "injected": {}},
+    ]
+    summary = summarize(rows)
+    assert (summary["pairs"], summary["consistent"]) == (3, 2)
+    note = summary["notes"]["note"]
+    assert note["flips_per_order"] == (3, 4)
+    assert note["flips_averaged"] == (1, 2)
+    assert note["median_delta_per_order"] == pytest.approx(0.6 + 0.4)
+    page = render({"model": "m", "started": "now", "command": "c", "summary": summary})
+    assert "| note | 3/4 (75%) | 1/2 (50%) | +1.00 | +1.05 |" in page
+
+
+def test_a_real_run_on_the_demo_model() -> None:
+    model = demo_model_path()
+    assert model is not None, "run `make setup`: the demo model is missing"
+    backend = LlamaBackend(model, EngineSettings(threads=2, rationale_tokens=0))
+    principle = Principle(name="p", text="Prefer the correct answer.", source="inline")
+    item = Item("i", "2 + 2?", {"four": "4", "five": "5"}, principle)
+    try:
+        (row,) = measure(backend, [item])
+    finally:
+        backend.close()
+    if row["consistent"]:  # the demo model often answers by position: then nothing to inject
+        assert set(row["injected"]) == set(NOTES)
+        for case in row["injected"].values():
+            assert len(case["flips_per_order"]) == 2
+    else:
+        assert row["injected"] == {}
