@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import codecs
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import orjson
@@ -141,11 +142,34 @@ def parse_lines(lines: Iterable[bytes], source: str) -> ReadResult:
 
 def read_items(path: str) -> ReadResult:
     """Read a JSON Lines file, or standard input for "-"; an unreadable file is a usage error."""
+    with input_lines(path) as (lines, source):
+        return parse_lines(lines, source)
+
+
+def json_objects(lines: Iterable[bytes], source: str) -> Iterator[tuple[str, _Obj | InputError]]:
+    """Each non-blank line's "source:line" with its JSON object, or the error that says why it
+    is not one (bad UTF-8, bad JSON, not an object): for readers of other JSON Lines files."""
+    for number, raw in enumerate(lines, start=1):
+        where = f"{source}:{number}"
+        try:
+            obj = _load(raw, first=number == 1)
+        except _Invalid as exc:
+            yield where, InputError(where, str(exc))
+            continue
+        if obj is not None:
+            yield where, obj
+
+
+@contextmanager
+def input_lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
+    """The lines of a file, or of standard input for "-", and the name messages give them; a
+    file that cannot be read is a usage error."""
     if path == "-":
-        return parse_lines(sys.stdin.buffer, "<stdin>")
+        yield sys.stdin.buffer, "<stdin>"
+        return
     try:
         with open(path, "rb") as lines:
-            return parse_lines(lines, path)
+            yield lines, path
     except FileNotFoundError:
         raise UsageError(f"input file not found: {path}") from None
     except IsADirectoryError:

@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from rajudge.cli import evaluate, models, principles, score, serve
+from rajudge.cli import evaluate, models, principles, report, score, serve
 from rajudge.cli.console import stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
@@ -25,6 +25,7 @@ app.command(name="eval")(evaluate.evaluate)
 app.add_typer(models.app, name="models")
 app.add_typer(principles.app, name="principles")
 app.command()(serve.serve)
+app.command()(report.report)
 
 
 def main() -> None:
