@@ -146,7 +146,7 @@ def _score(value: object, what: str) -> Obj:
         and len(distribution) == len(_SCORES)
         and all(_is_number(p) and 0 <= p <= 1 for p in distribution)
     ):
-        raise _Invalid(f"{what}'distribution' must be 5 probabilities, of scores 1 to 5")
+        raise _Invalid(f"{what}'distribution' must be 5 probabilities (of 1..5)")
     return {"rank": rank, "score": score, "expected": expected, "distribution": distribution}
 
 
