@@ -23,8 +23,9 @@
   ];
   const data = JSON.parse(document.getElementById("rajudge-data").textContent);
   const items = data.items;
-  const state = { q: "", principle: "", sort: "input", page: 0,
+  const DEFAULTS = { q: "", principle: "", sort: "input", page: 0,
     minScore: "", maxScore: "", maxMargin: "", maxConsistency: "" };
+  const state = { ...DEFAULTS };
   const inputs = {};
   let view = [];
   let searchTexts = null; // lower-cased text of each item, made on the first search
@@ -131,8 +132,8 @@
 
   function readHash() {
     const params = new URLSearchParams(location.hash.slice(1));
-    for (const key of Object.keys(state)) {
-      if (params.has(key)) state[key] = params.get(key);
+    for (const key of Object.keys(DEFAULTS)) {
+      state[key] = params.has(key) ? params.get(key) : DEFAULTS[key];
     }
     if (!(state.sort in SORTS)) state.sort = "input";
     state.page = Math.max(0, parseInt(state.page, 10) || 0);
@@ -257,7 +258,7 @@
       const s = j.scores[name];
       const row = el("div", "verdict");
       if (several) row.append(el("span", "principle", j.principle));
-      row.append(el("span", "rank", `rank ${s.rank}`), el("b", "score", `score ${s.score}`),
+      row.append(el("span", "rank", `rank ${s.rank}`), el("strong", "score", `score ${s.score}`),
         el("span", "expected", `expected ${fixed(s.expected, 2)}`), distribution(s.distribution));
       if (j.consistency !== null && j.consistency !== undefined) {
         row.append(el("span", "consistency", `consistency ${fixed(j.consistency, 2)}`));
