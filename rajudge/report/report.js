@@ -66,15 +66,16 @@
 
   function histogram(counts) {
     const box = el("figure", "histogram");
-    box.title = "scores of all responses, 1 to 5";
+    const columns = el("div", "columns");
     const most = Math.max(1, ...counts);
     counts.forEach((count, i) => {
       const column = el("div", "column");
       const fill = el("div", "fill");
-      fill.style.height = (80 * count / most) + "%";
+      fill.style.height = (75 * count / most) + "%";
       column.append(el("span", "", count), fill, el("span", "", i + 1));
-      box.append(column);
+      columns.append(column);
     });
+    box.append(columns, el("figcaption", "note", "scores of all responses"));
     return box;
   }
 
@@ -281,7 +282,7 @@
       fill.style.height = (100 * p) + "%";
       bar.append(fill);
       bars.append(bar);
-      axis.append(el("span", "bar", i + 1));
+      axis.append(el("span", "", i + 1));
     });
     box.append(bars, axis);
     return box;

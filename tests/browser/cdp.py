@@ -8,7 +8,6 @@ Content-Security-Policy violation is one) into `errors`.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import os
@@ -148,7 +147,7 @@ class Browser:
 
 
 class Page:
-    """One tab: open a URL, evaluate JavaScript, take a screenshot, see what went wrong."""
+    """One tab: open a URL, evaluate JavaScript, see what went wrong."""
 
     def __init__(self, browser: Browser, session: str) -> None:
         self._browser = browser
@@ -176,17 +175,6 @@ class Page:
             details = answer["exceptionDetails"]
             raise BrowserError(details.get("exception", {}).get("description") or details["text"])
         return answer["result"].get("value")
-
-    def screenshot(self, path: Path, width: int, height: int) -> None:
-        self._call(
-            "Emulation.setDeviceMetricsOverride",
-            width=width,
-            height=height,
-            deviceScaleFactor=1,
-            mobile=False,
-        )
-        data = self._call("Page.captureScreenshot", format="png")["data"]
-        path.write_bytes(base64.b64decode(data))
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         return self._browser.call(method, self._session, **params)
