@@ -87,7 +87,7 @@ class Browser:
     def page(self) -> Page:
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        return Page(self, session)
+        return Page(self, target, session)
 
     def call(self, method: str, session: str | None = None, **params: Any) -> dict[str, Any]:
         """Send one command and wait for its answer; events that arrive meanwhile are kept."""
@@ -149,8 +149,9 @@ class Browser:
 class Page:
     """One tab: open a URL, evaluate JavaScript, see what went wrong."""
 
-    def __init__(self, browser: Browser, session: str) -> None:
+    def __init__(self, browser: Browser, target: str, session: str) -> None:
         self._browser = browser
+        self._target = target
         self._session = session
         self.errors: list[str] = []
         for domain in ("Page", "Runtime", "Log"):
@@ -175,6 +176,10 @@ class Page:
             details = answer["exceptionDetails"]
             raise BrowserError(details.get("exception", {}).get("description") or details["text"])
         return answer["result"].get("value")
+
+    def close(self) -> None:
+        self._collect()
+        self._browser.call("Target.closeTarget", targetId=self._target)
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         return self._browser.call(method, self._session, **params)

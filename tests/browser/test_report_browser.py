@@ -44,6 +44,7 @@ def page(browser: Browser) -> Iterator[Page]:
     """A fresh tab; the test fails if the page logged any error."""
     tab = browser.page()
     yield tab
+    tab.close()
     assert tab.errors == []
 
 
