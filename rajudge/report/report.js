@@ -136,17 +136,15 @@
     for (const key of Object.keys(DEFAULTS)) {
       state[key] = params.has(key) ? params.get(key) : DEFAULTS[key];
     }
-    if (!(state.sort in SORTS)) state.sort = "input";
-    state.page = Math.max(0, parseInt(state.page, 10) || 0);
+    if (!Object.hasOwn(SORTS, state.sort)) state.sort = "input";
+    state.page = Math.max(0, (parseInt(state.page, 10) || 1) - 1); // page=1 is the first
     for (const [key, input] of Object.entries(inputs)) input.value = state[key];
   }
 
   function writeHash() {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(state)) {
-      if (value !== "" && value !== 0 && !(key === "sort" && value === "input")) {
-        params.set(key, value);
-      }
+      if (value !== DEFAULTS[key]) params.set(key, key === "page" ? value + 1 : value);
     }
     history.replaceState(null, "", "#" + params.toString());
   }

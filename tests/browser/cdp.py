@@ -158,10 +158,14 @@ class Page:
             self._call(f"{domain}.enable")
 
     def open(self, url: str) -> float:
-        """Load `url` and wait for its load event; the seconds that took."""
+        """Load `url` and wait for its load event; the seconds that took.
+
+        A URL that differs from the current one only in its #fragment loads nothing (no load
+        event): the page sees a hashchange.
+        """
         started = time.perf_counter()
-        self._call("Page.navigate", url=url)
-        self._browser.wait_for("Page.loadEventFired", self._session)
+        if "loaderId" in self._call("Page.navigate", url=url):
+            self._browser.wait_for("Page.loadEventFired", self._session)
         seconds = time.perf_counter() - started
         self._collect()
         return seconds

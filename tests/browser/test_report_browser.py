@@ -21,6 +21,7 @@ from tests.report_records import (
     SCRIPT_RESPONSE,
     hostile_record,
     many_records,
+    record,
 )
 
 pytestmark = pytest.mark.browser
@@ -84,6 +85,7 @@ def test_every_item_and_the_summary_are_shown(page: Page, tmp_path: Path) -> Non
     )
     assert bars == 5 * len(records[0]["responses"]) * len(records[0]["judgments"])
     assert page.evaluate("document.title") == TITLE
+    assert page.evaluate('document.querySelectorAll(".consistency").length') == 0  # none given
 
 
 def _keys(records: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
@@ -95,7 +97,7 @@ def _keys(records: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
 
 
 def test_sorting_from_the_address_and_from_the_control(page: Page, tmp_path: Path) -> None:
-    records = sample()
+    records = [*sample(), record("lone", "p", {"a": "x"}, {"a": 1.5})]  # it has no margin
     url = write_report(tmp_path / "r.html", records)
     keys = _keys(records)
     page.open(url + "#sort=score-asc")
@@ -104,8 +106,21 @@ def test_sorting_from_the_address_and_from_the_control(page: Page, tmp_path: Pat
         'const s = document.querySelector("#controls select");'
         's.value = "margin-desc"; s.dispatchEvent(new Event("change")); 1'
     )
-    assert shown_ids(page) == sorted(keys, key=lambda i: -keys[i][1])
+    with_margin = [i for i in keys if keys[i][1] is not None]
+    assert shown_ids(page) == [*sorted(with_margin, key=lambda i: -keys[i][1]), "lone"]
     assert page.evaluate("location.hash") == "#sort=margin-desc"
+    page.evaluate('location.hash = "sort=constructor"; new Promise((r) => setTimeout(r, 50))')
+    assert shown_ids(page) == list(keys)  # not a sort: input order
+
+
+def test_pages_of_fifty(page: Page, tmp_path: Path) -> None:
+    page.open(write_report(tmp_path / "r.html", many_records(120)) + "#page=3")
+    assert shown_ids(page) == [f"item-{i}" for i in range(100, 120)]
+    page.evaluate('document.querySelector("#pager button").click(); 1')  # previous
+    assert shown_ids(page) == [f"item-{i}" for i in range(50, 100)]
+    assert page.evaluate("location.hash") == "#page=2"
+    shown = page.evaluate('document.querySelector(".item .consistency").textContent')
+    assert shown == f"consistency {many_records(120)[50]['judgments'][0]['consistency']:.2f}"
 
 
 def test_filters_and_search(page: Page, tmp_path: Path) -> None:
