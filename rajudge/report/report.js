@@ -27,7 +27,6 @@
     minScore: "", maxScore: "", maxMargin: "", maxConsistency: "" };
   const state = { ...DEFAULTS };
   const inputs = {};
-  let view = [];
   let searchTexts = null; // lower-cased text of each item, made on the first search
 
   function el(tag, className, text) {
@@ -187,7 +186,7 @@
   function update() {
     const indices = [];
     for (let i = 0; i < items.length; i++) if (matches(i)) indices.push(i);
-    view = sorted(indices);
+    const view = sorted(indices);
     const pages = Math.max(1, Math.ceil(view.length / PAGE_SIZE));
     state.page = Math.min(state.page, pages - 1);
     const start = state.page * PAGE_SIZE;
