@@ -207,10 +207,11 @@ def test_only_the_pages_own_script_and_style_may_run() -> None:
 def test_the_pages_files_ship_in_the_wheel() -> None:
     """Every non-Python file of rajudge/report matches the package data in pyproject."""
     pyproject = (REPO / "pyproject.toml").read_text()
-    assert '"rajudge.report"]' in pyproject  # the last of [tool.setuptools] packages
-    data = re.search(r'^"rajudge.report" = \[(.*?)\]', pyproject, re.M)
-    assert data is not None
-    patterns = json.loads(f"[{data[1]}]")
+    packages = re.search(r"^packages = (\[.*?\])", pyproject, re.M)
+    data = re.search(r'^"rajudge.report" = (\[.*?\])', pyproject, re.M)
+    assert packages is not None and data is not None
+    assert "rajudge.report" in json.loads(packages[1])
+    patterns = json.loads(data[1])
     assets = [p for p in (REPO / "rajudge" / "report").iterdir() if p.suffix not in (".py", "")]
     assert {p.name for p in assets} >= {"page.html", "report.css", "report.js"}
     assert all(any(p.match(pattern) for pattern in patterns) for p in assets)
