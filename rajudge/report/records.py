@@ -65,7 +65,7 @@ def page_item(record: Obj) -> Obj:
     names = list(texts)
     judgments = [
         _judgment(judgment, names, f"judgment {number}: ")
-        for number, judgment in enumerate(_nonempty_list(record, "judgments", ""), start=1)
+        for number, judgment in enumerate(_nonempty_list(record, "judgments"), start=1)
     ]
     ranking = _ranking(record.get("ranking"), names, "")
     composite = _composite(record.get("composite"), names)
@@ -81,7 +81,7 @@ def page_item(record: Obj) -> Obj:
         "model": _string(record, "model", ""),
         "mode": _string(record, "mode", ""),
         "score": values[ranking[0]],
-        "margin": values[ranking[0]] - values[ranking[1]] if len(ranking) > 1 else None,
+        "margin": round(values[ranking[0]] - values[ranking[1]], 4) if len(ranking) > 1 else None,
         "consistency": min(consistencies) if consistencies else None,
     }
 
@@ -168,10 +168,10 @@ def _composite(value: object, names: list[str]) -> dict[str, float] | None:
     return value
 
 
-def _nonempty_list(record: Obj, key: str, what: str) -> list[object]:
+def _nonempty_list(record: Obj, key: str) -> list[object]:
     value = record.get(key)
     if not isinstance(value, list) or not value:
-        raise _Invalid(f"{what}{key!r} must be a non-empty list")
+        raise _Invalid(f"{key!r} must be a non-empty list")
     return value
 
 
