@@ -3,7 +3,7 @@
 #   make test   sets up .venv the same way and runs the test suite (what .ci/run runs)
 VENV ?= .venv
 
-.PHONY: setup demo test lint bench real-models fidelity
+.PHONY: setup demo test lint bench real-models fidelity test-browser chromium report-screenshot
 
 setup:
 	bash scripts/setup.sh
@@ -14,6 +14,25 @@ demo: setup
 test: setup
 	$(VENV)/bin/ruff check rajudge tests bench
 	$(VENV)/bin/python -m pytest -q
+
+# The report page (rajudge report) in headless Chromium: loads with no console error, DOM checked,
+# 10,000 items timed (tests/browser). Not part of `make test`; .ci/run runs it after.
+test-browser: setup chromium
+	$(VENV)/bin/python -m pytest -q -m browser tests/browser
+
+# Debian's chromium, installed with apt-get when it is missing (as root).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] || { echo "chromium is missing: apt-get install chromium (as root)"; exit 1; }; \
+	  apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }
+
+# docs/report.png, the README's picture of a small report (tests/data/judged-sample.jsonl).
+report-screenshot: setup chromium
+	$(VENV)/bin/rajudge report tests/data/judged-sample.jsonl -o docs/report-sample.html
+	profile=$$(mktemp -d) && chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
+	  --window-size=1280,1000 --user-data-dir="$$profile" --screenshot=docs/report.png \
+	  "file://$(CURDIR)/docs/report-sample.html"; status=$$?; \
+	  rm -rf "$$profile" docs/report-sample.html; exit $$status
 
 lint:
 	$(VENV)/bin/ruff check rajudge tests bench

@@ -37,7 +37,6 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -153,28 +152,28 @@ def parse_lines(lines: Iterable[bytes], source: str) -> ReadResult:
 
 def read_items(path: str) -> ReadResult:
     """Read a JSON Lines file, or standard input for "-"; an unreadable file is a usage error."""
-    with _lines(path) as (lines, source):
+    with input_lines(path) as (lines, source):
         return parse_lines(lines, source)
 
 
-def read_objects(path: str) -> Iterator[tuple[str, dict[str, Any] | InputError]]:
-    """Each non-blank line of a JSON Lines file (or stdin for "-") as ("file:line", the object),
-    or the InputError saying why the line is not a JSON object."""
-    with _lines(path) as (lines, source):
-        for number, raw in enumerate(lines, start=1):
-            where = f"{source}:{number}"
-            try:
-                obj = _load(raw, first=number == 1)
-            except _Invalid as exc:
-                yield where, InputError(where, str(exc))
-                continue
-            if obj is not None:
-                yield where, obj
+def json_objects(lines: Iterable[bytes], source: str) -> Iterator[tuple[str, _Obj | InputError]]:
+    """Each non-blank line's "source:line" with its JSON object, or the error that says why it
+    is not one (bad UTF-8, bad JSON, not an object): for readers of other JSON Lines files."""
+    for number, raw in enumerate(lines, start=1):
+        where = f"{source}:{number}"
+        try:
+            obj = _load(raw, first=number == 1)
+        except _Invalid as exc:
+            yield where, InputError(where, str(exc))
+            continue
+        if obj is not None:
+            yield where, obj
 
 
 @contextmanager
-def _lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
-    """The lines of a file, or of stdin for "-", and the name messages give them."""
+def input_lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
+    """The lines of a file, or of standard input for "-", and the name messages give them; a
+    file that cannot be read is a usage error."""
     if path == "-":
         yield sys.stdin.buffer, "<stdin>"
         return

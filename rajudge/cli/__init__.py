@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from rajudge.cli import evaluate, models, pairs, principles, score, serve
+from rajudge.cli import evaluate, models, pairs, principles, report, score, serve
 from rajudge.cli.console import stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
@@ -26,6 +26,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(principles.app, name="principles")
 app.command()(serve.serve)
 app.command()(pairs.pairs)
+app.command()(report.report)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import InputError, UsageError
 from rajudge.judged import JudgedItem, judged_item
 from rajudge.pairs import DEFAULT_MIN_MARGIN, Pairing
-from rajudge.read import read_objects
+from rajudge.read import input_lines, json_objects
 
 
 def pairs(
@@ -56,11 +56,12 @@ def pairs(
 
 def _judged(file: str) -> Iterator[JudgedItem | InputError]:
     """Each record's item, or the error that says why a line holds none."""
-    for where, record in read_objects(file):
-        if isinstance(record, InputError):
-            yield record
-            continue
-        try:
-            yield judged_item(record, where)
-        except InputError as error:
-            yield error
+    with input_lines(file) as (lines, source):
+        for where, record in json_objects(lines, source):
+            if isinstance(record, InputError):
+                yield record
+                continue
+            try:
+                yield judged_item(record, where)
+            except InputError as error:
+                yield error
