@@ -5,12 +5,13 @@ RewardAnything framing) -> engine (llama.cpp) -> scoring (answer skeleton) -> ou
 From Python, `Judge` loads a model once and judges; `reward_function` makes a GRPO reward.
 """
 
-from rajudge.engine.base import EngineSettings
+from rajudge.engine.load import DemoModelWarning
 from rajudge.errors import RajudgeError
-from rajudge.judge import DemoModelWarning, Judge
+from rajudge.judge import Judge
 from rajudge.principles import library, load_file, resolve
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 from rajudge.reward import reward_function
+from rajudge.settings import EngineSettings
 
 __version__ = "0.1.0"
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rajudge.engine.base import EngineSettings, Job
+from rajudge.engine.base import Job
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError, InputError
 from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.run import judge_items
+from rajudge.settings import EngineSettings
 
 SETTINGS = EngineSettings(threads=2, ctx=4096, rationale_tokens=6)
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")

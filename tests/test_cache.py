@@ -25,11 +25,11 @@ from rajudge.cache import (
     judgment_key,
     model_identity,
 )
-from rajudge.engine.base import EngineSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.output import render_result
 from rajudge.protocol import masked_order
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from rajudge.cache import Fingerprint
-from rajudge.engine.base import EngineSettings
 from rajudge.errors import UsageError
 from rajudge.output import Earlier, read_earlier, reopen_jsonl
 from rajudge.records import Item, Principle
 from rajudge.run import result_key, resume
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 POLITE = Principle(name="polite", text="Prefer the most courteous response.", weight=2.0)

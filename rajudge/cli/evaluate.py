@@ -23,7 +23,7 @@ from rajudge.cli.options import (
     EngineFlags,
     ModelOption,
     NoCacheOption,
-    open_backend,
+    open_chosen,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
@@ -103,9 +103,7 @@ def evaluate(
         raise UsageError(f"{data}: no labelled items to evaluate")
     if output is not None:
         _make_folder(output)  # before judging, so that a bad -o costs nothing
-    backend, identity, is_demo = open_backend(
-        backend_choice, model, config, settings, local_flags=engine.local_only()
-    )
+    backend, identity, is_demo = open_chosen(backend_choice, model, config, settings, engine)
     cache = None if no_cache else ResultCache.open()
     run = functools.partial(
         _run, backend, fingerprint=Fingerprint.of(identity, settings), cache=cache

@@ -23,7 +23,7 @@ from rajudge.cli.options import (
     EngineFlags,
     ModelOption,
     NoCacheOption,
-    open_backend,
+    open_chosen,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
@@ -111,9 +111,7 @@ def score(
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         _report(error)
-    backend, identity, _ = open_backend(
-        backend_choice, model, config, settings, local_flags=engine.local_only()
-    )
+    backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
     fingerprint = Fingerprint.of(identity, settings)
     items, kept = read.items, []
     if earlier is not None:
