@@ -6,9 +6,10 @@
         result = judge.judge("2 + 2?", {"a": "4", "b": "5"}, "Prefer correct answers.")
         result.ranking  # response names, best first
 
-Results are the typed records of rajudge.records; rajudge.output.result_record turns one into
-the JSONL schema's dict. A Judge may be shared by threads: judgments queue on one lock, because
-one llama.cpp context can only run one at a time.
+Results are the typed records of rajudge.records; rajudge.result_record turns one into the
+JSONL schema's dict, and the errors a caller catches (InputError...) are in rajudge too. A
+Judge may be shared by threads: judgments queue on one lock, because one llama.cpp context can
+only run one at a time.
 """
 
 from __future__ import annotations

@@ -18,13 +18,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, unquote, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
-from rajudge import __version__
 from rajudge.errors import ModelError, UsageError
 from rajudge.gguf import read_metadata
 
@@ -163,7 +163,7 @@ def pull(url: str, folder: Path, progress: Progress | None = None) -> Pulled:
 
 def _download(url: str, part: Path, offset: int, progress: Progress | None) -> tuple[int, int]:
     """Fetch `url` into `part` from byte `offset` on: (bytes kept from before, bytes fetched)."""
-    headers = {"User-Agent": f"rajudge/{__version__}"}
+    headers = {"User-Agent": f"rajudge/{version('rajudge')}"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     token = hub_token()

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from rajudge.cache import Fingerprint, ResultCache, digest
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError
-from rajudge.output import SCHEMA_VERSION
+from rajudge.output.schema import SCHEMA_VERSION
 from rajudge.protocol import presentation_orders
 from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.scoring import combine

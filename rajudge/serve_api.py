@@ -11,7 +11,7 @@ from typing import Any
 
 from rajudge.errors import InputError
 from rajudge.judge import make_item
-from rajudge.output import result_record
+from rajudge.output.schema import result_record
 from rajudge.principles import library
 from rajudge.records import Item, ItemResult
 

@@ -26,7 +26,7 @@ from rajudge.cache import (
     model_identity,
 )
 from rajudge.engine.llama import LlamaBackend
-from rajudge.output import render_result
+from rajudge.output.render import render_result
 from rajudge.protocol import masked_order
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 from rajudge.settings import EngineSettings

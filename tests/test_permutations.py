@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rajudge.engine.llama import LlamaBackend
-from rajudge.output import result_record
+from rajudge.output.schema import result_record
 from rajudge.protocol import masked_order, presentation_orders
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 from rajudge.run import judge_items

@@ -19,7 +19,7 @@ import pytest
 
 from rajudge.cache import Fingerprint
 from rajudge.errors import UsageError
-from rajudge.output import Earlier, read_earlier, reopen_jsonl
+from rajudge.output.files import Earlier, read_earlier, reopen_jsonl
 from rajudge.records import Item, Principle
 from rajudge.run import result_key, resume
 from rajudge.settings import EngineSettings

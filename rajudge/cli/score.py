@@ -29,18 +29,16 @@ from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
 from rajudge.gate import ScoreGate
-from rajudge.output import (
-    FORMATS,
+from rajudge.output.files import (
     Earlier,
     JsonWriter,
     ResultWriter,
-    TableWriter,
     atomic_replace,
-    make_writer,
     read_earlier,
     reopen_jsonl,
-    result_record,
 )
+from rajudge.output.render import FORMATS, TableWriter, make_writer
+from rajudge.output.schema import result_record
 from rajudge.principles import resolve
 from rajudge.read import ReadResult, read_items
 from rajudge.records import Item
