@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -102,6 +102,20 @@ def read_earlier(path: Path, fmt: str) -> Earlier:
         except ValueError as exc:
             raise _not_resumable(f"{path}:{number}", exc) from None
     return Earlier(records=records)
+
+
+def open_result_file(
+    path: Path, fmt: str, stack: ExitStack, earlier: Earlier | None, kept: Sequence[dict[str, Any]]
+) -> ResultWriter:
+    """The writer of a result file of `fmt` ("jsonl" or "json"), open until `stack` closes.
+
+    JSONL lines go out as items finish (after the `kept` records of a resumed `earlier` file);
+    a JSON array replaces the file in one step when `stack` closes.
+    """
+    if fmt == "json":
+        return JsonWriter(stack.enter_context(atomic_replace(path)), kept)
+    stream = path.open("wb") if earlier is None else reopen_jsonl(path, earlier, kept)
+    return JsonlWriter(stack.enter_context(stream))
 
 
 def reopen_jsonl(path: Path, earlier: Earlier, kept: Sequence[dict[str, Any]]) -> BinaryIO:
