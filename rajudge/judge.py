@@ -20,11 +20,13 @@ import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import orjson
 
+from rajudge.batch import Tally, score_file
 from rajudge.config import load_config
 from rajudge.engine.base import Backend, Job
 from rajudge.engine.load import open_backend
@@ -115,6 +117,28 @@ class Judge:
         Without `principles`, each item is judged under its own `principle`.
         """
         return judge_items(self._backend, items, resolve_principles(principles))
+
+    def score_file(
+        self,
+        items: Iterable[Item],
+        output: str | PathLike[str],
+        principles: PrincipleSpec = (),
+        *,
+        resume: bool = False,
+    ) -> Tally:
+        """Judge `items` into the file `output`, as `rajudge score -o` does: JSON Lines, or one
+        JSON array if it ends in `.json`. With `resume`, the records it already holds for these
+        items under these settings stay and only the rest are judged. Ctrl-C stops the run
+        between two records (the Tally says `interrupted`); item errors are counted, not raised.
+        """
+        tally, _ = score_file(
+            self._backend,
+            list(items),
+            resolve_principles(principles),
+            Path(output),
+            resume_output=resume,
+        )
+        return tally
 
     def too_long(self, item: Item) -> InputError | None:
         """The error `item` surely meets for not fitting the context, told at once: without
