@@ -10,12 +10,18 @@ response's text, so the same job always gets the same judgment, whichever batch 
 from __future__ import annotations
 
 import hashlib
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from rajudge.batch import score_file
 from rajudge.engine.base import Job
 from rajudge.errors import ContextOverflowError, InputError
+from rajudge.principles import resolve
 from rajudge.protocol import masked_order
+from rajudge.read import read_items
 from rajudge.records import Item, Judgment, Principle, Timings
 from rajudge.scoring import rank
 from rajudge.settings import EngineSettings
@@ -93,3 +99,26 @@ def distribution(principle: str, text: str) -> tuple[float, ...]:
     digest = hashlib.sha256(f"{principle}\0{text}".encode()).digest()
     weights = [1 + byte for byte in digest[:5]]
     return tuple(weight / sum(weights) for weight in weights)
+
+
+def slow(seconds: float) -> Callable[[Job], None]:
+    """A `before_job` that takes `seconds` per job, as a model would."""
+    return lambda job: time.sleep(seconds)
+
+
+def main() -> None:
+    """`python tests/fake_backend.py IN OUT [--resume]`: score IN's items into OUT under the
+    library's `concise`, a job at a time, 250 ms each: slow enough to be killed midway."""
+    source, output, *flags = sys.argv[1:]
+    backend = FakeBackend(before_job=slow(0.25))
+    score_file(
+        backend,
+        read_items(source).items,
+        resolve("concise"),
+        Path(output),
+        resume_output="--resume" in flags,
+    )
+
+
+if __name__ == "__main__":
+    main()
