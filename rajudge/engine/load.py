@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from rajudge.cache import model_identity
-from rajudge.config import Config
 from rajudge.engine.base import Backend
 from rajudge.engine.http import OpenAIBackend
 from rajudge.engine.http_client import ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.models import resolve_model
 from rajudge.settings import EngineSettings
+
+if TYPE_CHECKING:
+    from rajudge.config import Config
 
 DEMO_NOTICE = (
     "judging with the demo model SmolLM2-135M, a tiny pipeline model whose verdicts are not "
