@@ -6,7 +6,7 @@ import pytest
 
 from bench.injection import NOTES, measure, render, summarize
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import demo_model_path
+from rajudge.models.catalog import demo_model_path
 from rajudge.records import Item, Principle
 from rajudge.settings import EngineSettings
 

@@ -20,8 +20,8 @@ from rajudge.errors import (
     UsageError,
 )
 from rajudge.judge import Judge
+from rajudge.judging.principles import library, load_file, resolve
 from rajudge.output.schema import SCHEMA_VERSION, result_record
-from rajudge.principles import library, load_file, resolve
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 from rajudge.reward import reward_function
 from rajudge.settings import EngineSettings

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from rajudge.engine.base import Backend
-from rajudge.protocol import PROTOCOL_VERSION, masked_order
+from rajudge.judging.protocol import PROTOCOL_VERSION, masked_order
 from rajudge.records import Item, Judgment, Principle, ResponseScore, Timings
 from rajudge.settings import EngineSettings
 

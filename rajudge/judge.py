@@ -31,7 +31,7 @@ from rajudge.config import load_config
 from rajudge.engine.base import Backend, Job
 from rajudge.engine.load import open_backend
 from rajudge.errors import InputError, UsageError
-from rajudge.principles import resolve
+from rajudge.judging.principles import resolve
 from rajudge.read import parse_lines
 from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.run import judge_item, judge_items

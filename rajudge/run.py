@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 from rajudge.cache import Fingerprint, ResultCache, digest
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError
+from rajudge.judging.protocol import presentation_orders
+from rajudge.judging.scoring import combine
 from rajudge.output.schema import SCHEMA_VERSION
-from rajudge.protocol import presentation_orders
 from rajudge.records import Item, ItemResult, Judgment, Principle
-from rajudge.scoring import combine
 from rajudge.settings import EngineSettings
 
 _KEY_LENGTH = 16  # hex digits of a record key: 64 bits, collision-free for any real file

@@ -1,9 +1,9 @@
 """The engine settings: their defaults, their bounds, and which source wins.
 
 Every setting is merged the same way (`engine_settings`): a flag or keyword given by the caller,
-over the environment (the model only: $RAJUDGE_MODEL, in rajudge.models), over the config file,
-over the default in `EngineSettings`; each is checked once, against `BOUNDS`, before any model
-is looked for. To add a setting:
+over the environment (the model only: $RAJUDGE_MODEL, in rajudge.models.catalog), over the
+config file, over the default in `EngineSettings`; each is checked once, against `BOUNDS`,
+before any model is looked for. To add a setting:
   1. a field of `EngineSettings` with its default, and a row of `BOUNDS` if it is an integer;
   2. its flag in `rajudge.cli.options.EngineFlags` (score, eval and serve all take that group);
   3. a field of `rajudge.config.Config` if the config file may set it (checked by `BOUNDS`);

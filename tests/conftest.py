@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import demo_model_path
+from rajudge.models.catalog import demo_model_path
 from rajudge.settings import EngineSettings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,11 +19,11 @@ from pathlib import Path
 from rajudge.batch import score_file
 from rajudge.engine.base import Job
 from rajudge.errors import ContextOverflowError, InputError
-from rajudge.principles import resolve
-from rajudge.protocol import masked_order
+from rajudge.judging.principles import resolve
+from rajudge.judging.protocol import masked_order
+from rajudge.judging.scoring import rank
 from rajudge.read import read_items
 from rajudge.records import Item, Judgment, Principle, Timings
-from rajudge.scoring import rank
 from rajudge.settings import EngineSettings
 
 

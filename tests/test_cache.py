@@ -26,8 +26,8 @@ from rajudge.cache import (
     judgment_key,
     model_identity,
 )
+from rajudge.judging.protocol import masked_order
 from rajudge.output.render import render_result
-from rajudge.protocol import masked_order
 from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.settings import EngineSettings
 

@@ -10,7 +10,7 @@ import pytest
 
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError
-from rajudge.protocol import masked_order
+from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
 from rajudge.settings import EngineSettings
 

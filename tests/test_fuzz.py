@@ -42,7 +42,7 @@ from test_gguf import STRING, U32, gguf_bytes
 
 from rajudge.cli import main
 from rajudge.errors import InputError, PrincipleError
-from rajudge.principles import library, load_file
+from rajudge.judging.principles import library, load_file
 from rajudge.read import ReadResult, parse_lines
 from rajudge.records import Item, Principle
 

@@ -32,8 +32,8 @@ from rajudge.engine.base import Job
 from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import BackendError, ServerItemError
-from rajudge.principles import resolve
-from rajudge.protocol import masked_order
+from rajudge.judging.principles import resolve
+from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_items
 from rajudge.serve import make_server

@@ -29,7 +29,7 @@ from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError, UsageError
-from rajudge.evaluate import (
+from rajudge.evaluation.evaluate import (
     LabelledItem,
     Prediction,
     flip_report,
@@ -40,8 +40,8 @@ from rajudge.evaluate import (
     report,
     sample,
 )
-from rajudge.plot import Bar, accuracy_chart
-from rajudge.principles import resolve
+from rajudge.evaluation.plot import Bar, accuracy_chart
+from rajudge.judging.principles import resolve
 from rajudge.records import Principle
 
 DEMO_NUMBERS = "demo model: a 135M pipeline model, not a real judge; these numbers say nothing \

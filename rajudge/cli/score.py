@@ -29,10 +29,10 @@ from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
 from rajudge.gate import ScoreGate
+from rajudge.judging.principles import resolve
 from rajudge.output.files import Earlier, ResultWriter, open_result_file, read_earlier
 from rajudge.output.render import FORMATS, TableWriter, make_writer
 from rajudge.output.schema import result_record
-from rajudge.principles import resolve
 from rajudge.read import ReadResult, read_items
 from rajudge.records import Item, ItemResult
 from rajudge.run import Resumption, resume

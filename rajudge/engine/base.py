@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rajudge.errors import InputError
-from rajudge.protocol import unmask
+from rajudge.judging.protocol import unmask
 from rajudge.records import Item, Judgment, Principle
 from rajudge.settings import EngineSettings
 

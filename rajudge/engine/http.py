@@ -27,9 +27,9 @@ from rajudge.engine.base import Job, readable_rationale
 from rajudge.engine.http_answer import BadAnswer, ServerAnswer, answer_schema, read_answer
 from rajudge.engine.http_client import Rejected, ServerClient, ServerSettings, in_flight
 from rajudge.errors import BackendError, InputError, ServerItemError
-from rajudge.protocol import judge_messages, masked_order
+from rajudge.judging.protocol import judge_messages, masked_order
+from rajudge.judging.scoring import rank
 from rajudge.records import Item, Judgment, Principle, Timings
-from rajudge.scoring import rank
 from rajudge.settings import EngineSettings, check_settings
 
 TOP_LOGPROBS = 20  # the most OpenAI and vLLM (default --max-logprobs) allow

@@ -16,7 +16,7 @@ from rajudge.engine.base import Backend
 from rajudge.engine.http import OpenAIBackend
 from rajudge.engine.http_client import ServerSettings
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import resolve_model
+from rajudge.models.catalog import resolve_model
 from rajudge.settings import EngineSettings
 
 if TYPE_CHECKING:

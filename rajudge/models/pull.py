@@ -2,8 +2,8 @@
 
 A download goes to `NAME.gguf.part` next to its destination. An interrupted one is continued
 from where it stopped (an HTTP Range request) the next time; a finished one is read as GGUF
-(rajudge.gguf) and only then renamed into place, so the models folder never holds half a model
-or an error page. Plain urllib: a Hugging Face `resolve` URL is a plain HTTPS download.
+(rajudge.models.gguf) and only then renamed into place, so the models folder never holds half a
+model or an error page. Plain urllib: a Hugging Face `resolve` URL is a plain HTTPS download.
 
 A hub token ($HF_TOKEN, else the file the hub's own CLI writes at login) goes to the hub only:
 urllib would carry it to any host a redirect names, and Hugging Face redirects file downloads
@@ -26,7 +26,7 @@ from urllib.parse import quote, unquote, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from rajudge.errors import ModelError, UsageError
-from rajudge.gguf import read_metadata
+from rajudge.models.gguf import read_metadata
 
 HUB_ENV = "RAJUDGE_HUB_URL"
 DEFAULT_HUB = "https://huggingface.co"
