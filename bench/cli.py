@@ -19,9 +19,9 @@ from bench.jobs import Json, write_json
 from bench.results_md import RESULTS
 from bench.spawn import REPO, run_worker
 from rajudge.config import load_config
-from rajudge.engine.base import DEFAULT_MAX_CTX, EngineSettings
 from rajudge.errors import ModelError
-from rajudge.models import ModelRef, describe_model, resolve_model
+from rajudge.models.catalog import ModelRef, describe_model, resolve_model
+from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings
 
 CONTENDERS = ("reference", "naive-tight", "naive-loose", "rajudge", "floor")
 SWEEP_BATCHES = (64, 128, 256, 512)

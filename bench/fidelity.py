@@ -34,11 +34,11 @@ from bench.spawn import REPO
 from bench.workloads import DATASETS
 from rajudge import EngineSettings, Item
 from rajudge.config import load_config
-from rajudge.engine.base import DEFAULT_MAX_CTX
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import resolve_model
-from rajudge.protocol import judge_messages, masked_name
+from rajudge.judging.protocol import judge_messages, masked_name
+from rajudge.models.catalog import resolve_model
 from rajudge.read import read_items
+from rajudge.settings import DEFAULT_MAX_CTX
 
 if TYPE_CHECKING:
     from llama_cpp import Llama

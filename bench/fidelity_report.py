@@ -7,7 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench.jobs import Json
-from rajudge.scoring import skeleton_text
+from rajudge.judging.scoring import skeleton_text
 
 _STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
 _NEAR_TIE = 0.1  # top two probabilities closer than this: a coin flip for any reader

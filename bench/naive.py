@@ -1,6 +1,6 @@
 """The loops a user would write with llama-cpp-python: one chat completion per judgment.
 
-Same messages as rajudge (rajudge.protocol, same masked order). Two flavours:
+Same messages as rajudge (rajudge.judging.protocol, same masked order). Two flavours:
 - tight (`job["schema"] == "tight"`), the strongest such loop: greedy, and in fast mode a schema
   that allows nothing but the scores and best-to-worst (no rationale); in reasoning mode it
   thinks in free text (greedy, up to the budget, stopped at `</think>`), then answers under the
@@ -77,7 +77,7 @@ def scores_every_response(text: str, names: list[str], *, strict: bool = True) -
 def run(job: Json, workload: Json) -> Json:
     from llama_cpp import Llama
 
-    from rajudge.protocol import judge_messages, masked_name, masked_order
+    from rajudge.judging.protocol import judge_messages, masked_name, masked_order
 
     started = time.perf_counter()
     llm = Llama(

@@ -14,9 +14,9 @@ from bench.jobs import Json, judgments, write_json
 def run(job: Json, workload: Json) -> Json:
     import llama_cpp
 
-    from rajudge.engine.base import EngineSettings
     from rajudge.engine.llama import LlamaBackend
-    from rajudge.protocol import judge_messages, masked_order
+    from rajudge.judging.protocol import judge_messages, masked_order
+    from rajudge.settings import EngineSettings
 
     settings = EngineSettings(threads=job["threads"], mode=workload["mode"], seed=job["seed"])
     backend = LlamaBackend(Path(job["model"]), settings)

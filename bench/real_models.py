@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rajudge.cache import cache_dir
 from rajudge.config import load_config
-from rajudge.models import models_dir
+from rajudge.models.catalog import models_dir
 
 _CHUNK = 1 << 20
 

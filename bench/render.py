@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.jobs import Json
 from bench.spawn import REPO
 from bench.summary import summarize, sweep_medians
-from rajudge.engine.base import EngineSettings
+from rajudge.settings import EngineSettings
 
 TARGETS = (  # workload A: (row, measure, target, what)
     ("reference", "speedup", 30.0, "rajudge at least 30x the reference (defaults) in judgments/s"),

@@ -52,9 +52,9 @@ loading is timed apart from judging; judgments/s counts judging time only.
 - **naive (tight schema, greedy)**: the strongest loop a competent user would write with
   llama-cpp-python: `Llama(model_path, n_ctx=8192, n_threads=2, n_threads_batch=2, seed=0)`,
   one `create_chat_completion` per judgment with rajudge's exact messages
-  (`rajudge.protocol.judge_messages`: the reference system prompt and JSON user message, same
-  masked order), `temperature=0`, `max_tokens=512`, and `response_format` = a tight JSON
-  schema: `scores` an object with each masked name an integer enum 1..5, all required, no
+  (`rajudge.judging.protocol.judge_messages`: the reference system prompt and JSON user
+  message, same masked order), `temperature=0`, `max_tokens=512`, and `response_format` = a
+  tight JSON schema: `scores` an object with each masked name an integer enum 1..5, all required, no
   additional properties; `best-to-worst` an array of exactly N items from an enum of the names;
   nothing else (no rationale). Reasoning mode (C): a first greedy completion thinks in free
   text (`max_tokens` = the budget, stopped at `</think>`); a second one, with that thinking

@@ -19,7 +19,7 @@ from bench.prompts import common_prefix, trie_size
 from bench.spawn import _stopped, _wait
 from bench.summary import summarize
 from rajudge.config import load_config
-from rajudge.models import demo_model_path, resolve_model
+from rajudge.models.catalog import demo_model_path, resolve_model
 
 
 def test_trie_size_counts_each_shared_prefix_once() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bench.injection import NOTES, measure, render, summarize
-from rajudge.engine.base import EngineSettings
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import demo_model_path
+from rajudge.models.catalog import demo_model_path
 from rajudge.records import Item, Principle
+from rajudge.settings import EngineSettings
 
 
 def _row(flips: list[bool], averaged: bool, deltas: list[float]) -> dict:

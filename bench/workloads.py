@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 
 from bench.jobs import Json
-from rajudge.principles import library
+from rajudge.judging.principles import library
 from rajudge.read import parse_lines
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

@@ -23,9 +23,10 @@ from typing import Any
 
 import orjson
 
-from rajudge.engine.base import Backend, EngineSettings
-from rajudge.protocol import PROTOCOL_VERSION, masked_order
+from rajudge.engine.base import Backend
+from rajudge.judging.protocol import PROTOCOL_VERSION, masked_order
 from rajudge.records import Item, Judgment, Principle, ResponseScore, Timings
+from rajudge.settings import EngineSettings
 
 CACHE_DIR_ENV = "RAJUDGE_CACHE_DIR"
 CACHE_FILE = "results.sqlite3"

@@ -1,4 +1,4 @@
-"""User settings from the config file, where user files live, and the default thread count.
+"""User settings from the config file, and where user files live.
 
 Every setting is optional: None means "not set here", so a flag or environment variable can
 override it and the engine's own default applies last.
@@ -6,22 +6,19 @@ override it and the engine's own default applies last.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import yaml
 
-from rajudge.engine.base import MAX_PARALLEL
 from rajudge.errors import ConfigError
 from rajudge.records import Mode
+from rajudge.settings import BOUNDS, MODES, in_bounds
 
 CONFIG_ENV = "RAJUDGE_CONFIG"
-_CGROUP_ROOT = Path("/sys/fs/cgroup")
-_SELF_CGROUP = Path("/proc/self/cgroup")
 
 
 @dataclass(frozen=True)
@@ -82,26 +79,7 @@ def load_config(path: Path | None = None) -> Config:
     return Config(source=path, **{str(k): _check(path, str(k), v) for k, v in data.items()})
 
 
-def default_threads() -> int:
-    """CPUs this process may really use: affinity and cgroup quota, not the host's core count."""
-    return _usable_cpus(_CGROUP_ROOT, _SELF_CGROUP)
-
-
 _SETTINGS = tuple(f.name for f in fields(Config) if f.name != "source")
-# The integer settings' (lowest, highest) values; None: no bound. As engine.base.check_settings.
-_INT_RANGE: dict[str, tuple[int | None, int | None]] = {
-    "threads": (1, None),
-    "ctx": (1, None),
-    "parallel": (1, MAX_PARALLEL),
-    "n_gpu_layers": (-1, None),
-    "reasoning_budget": (0, None),
-    "seed": (None, None),
-    "serve_max_body_mb": (1, None),
-    "serve_max_batch": (1, None),
-    "serve_max_connections": (1, None),
-    "serve_read_timeout": (1, None),
-}
-_MODES: tuple[str, ...] = get_args(Mode)
 
 
 def _check(path: Path, key: str, value: Any) -> Any:
@@ -128,14 +106,14 @@ def _check(path: Path, key: str, value: Any) -> Any:
                 raise ConfigError(f"{path}: aliases: {name!r}: expected a model path")
         return {name: _config_relative(path, target) for name, target in value.items()}
     if key == "mode":
-        if value not in _MODES:
-            raise bad(" or ".join(repr(m) for m in _MODES))
+        if value not in MODES:
+            raise bad(" or ".join(repr(m) for m in MODES))
         return value
     # The rest are integers; bool is an int to Python, but `threads: true` is a mistake.
     if not isinstance(value, int) or isinstance(value, bool):
         raise bad("an integer")
-    low, high = _INT_RANGE[key]
-    if (low is not None and value < low) or (high is not None and value > high):
+    if not in_bounds(key, value):
+        low, high = BOUNDS[key][1:]
         raise bad(f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
     return value
 
@@ -153,62 +131,3 @@ def _user_dir(xdg_var: str, xdg_default: str) -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "rajudge"
     return Path.home() / xdg_default / "rajudge"
-
-
-def _usable_cpus(cgroup_root: Path, self_cgroup: Path) -> int:
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cpus = os.cpu_count() or 1
-    limit = _cgroup_cpu_limit(cgroup_root, self_cgroup)
-    if limit is not None:
-        cpus = min(cpus, math.ceil(limit))
-    return max(1, cpus)
-
-
-def _cgroup_cpu_limit(root: Path, self_cgroup: Path) -> float | None:
-    """The tightest CPU quota (in CPUs) on this process's cgroup and its ancestors, if any.
-
-    Both cgroup v2 (cpu.max) and v1 (cpu.cfs_quota_us / cpu.cfs_period_us). Inside a container
-    the cgroup named in /proc/self/cgroup may not exist under the mount, so the mount's own
-    folder is checked too.
-    """
-    try:
-        membership = self_cgroup.read_text()
-    except OSError:
-        membership = ""
-    v2_group, v1_group = "/", "/"
-    for line in membership.splitlines():
-        hierarchy, _, rest = line.partition(":")
-        controllers, _, group = rest.partition(":")
-        if hierarchy == "0" and not controllers:
-            v2_group = group
-        elif "cpu" in controllers.split(","):
-            v1_group = group
-
-    limits = [_read_quota(folder / "cpu.max", None) for folder in _ancestors(root, v2_group)] + [
-        _read_quota(folder / "cpu.cfs_quota_us", folder / "cpu.cfs_period_us")
-        for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu")
-        for folder in _ancestors(root / mount, v1_group)
-    ]
-    found = [limit for limit in limits if limit is not None]
-    return min(found) if found else None
-
-
-def _ancestors(mount: Path, group: str) -> list[Path]:
-    folder = mount / group.strip("/")
-    return [folder, *folder.parents[: len(folder.relative_to(mount).parts)]]
-
-
-def _read_quota(quota_file: Path, period_file: Path | None) -> float | None:
-    """CPUs allowed by one quota: v2 "quota period" (or "max"), or v1 quota and period files."""
-    try:
-        if period_file is None:
-            quota, period = quota_file.read_text().split()[:2]
-        else:
-            quota, period = quota_file.read_text().strip(), period_file.read_text().strip()
-        if quota in ("max", "-1") or int(period) <= 0:
-            return None
-        return int(quota) / int(period)
-    except (OSError, ValueError):
-        return None

@@ -6,46 +6,38 @@
         result = judge.judge("2 + 2?", {"a": "4", "b": "5"}, "Prefer correct answers.")
         result.ranking  # response names, best first
 
-Results are the typed records of rajudge.records; rajudge.output.result_record turns one into
-the JSONL schema's dict. A Judge may be shared by threads: judgments queue on one lock, because
-one llama.cpp context can only run one at a time.
+Results are the typed records of rajudge.records; rajudge.result_record turns one into the
+JSONL schema's dict, and the errors a caller catches (InputError...) are in rajudge too. A
+Judge may be shared by threads: judgments queue on one lock, because one llama.cpp context can
+only run one at a time.
 """
 
 from __future__ import annotations
 
 import atexit
 import threading
-import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
-from typing import Any, get_args
+from typing import Any
 
 import orjson
 
-from rajudge.config import Config, load_config
-from rajudge.engine.base import Backend, EngineSettings, check_settings
-from rajudge.engine.llama import LlamaBackend
+from rajudge.batch import Tally, score_file
+from rajudge.config import load_config
+from rajudge.engine.base import Backend, Job
+from rajudge.engine.load import open_backend
 from rajudge.errors import InputError, UsageError
-from rajudge.models import resolve_model
-from rajudge.principles import resolve
+from rajudge.judging.principles import resolve
 from rajudge.read import parse_lines
-from rajudge.records import Item, ItemResult, Judgment, Mode, Principle
+from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.run import judge_item, judge_items
+from rajudge.settings import EngineSettings, engine_settings
 
 PrincipleSpec = str | Principle | Sequence[str | Principle]
-
-DEMO_NOTICE = (
-    "judging with the demo model SmolLM2-135M, a tiny pipeline model whose verdicts are not "
-    "meaningful; use a real judge such as RewardAnything-8B (see README: A real judge)"
-)
-_SETTINGS = tuple(f.name for f in fields(EngineSettings))
-# Settings the config file may hold: the Config fields that are engine settings; the others
-# (batch, temperature...) only come from callers.
-_CONFIG_SETTINGS = tuple(f.name for f in fields(Config) if f.name in _SETTINGS)
-_MODES: tuple[str, ...] = get_args(Mode)
 
 
 # Judges whose model is still loaded. One left open is closed as the interpreter exits, before
@@ -57,10 +49,6 @@ _unclosed: weakref.WeakSet[Judge] = weakref.WeakSet()
 def _close_unclosed() -> None:
     for judge in list(_unclosed):
         judge.close()
-
-
-class DemoModelWarning(UserWarning):
-    """The demo model is judging: fine to try the pipeline, its verdicts mean nothing."""
 
 
 class Judge:
@@ -81,11 +69,9 @@ class Judge:
     ) -> None:
         if backend is None:
             config = load_config()
-            chosen = engine_settings(config, **settings)
-            ref = resolve_model(None if model is None else str(model), config)
-            if ref.is_demo:
-                warnings.warn(DEMO_NOTICE, DemoModelWarning, stacklevel=2)
-            backend = LlamaBackend(ref.path, chosen, name=ref.name)
+            chosen = engine_settings(config, settings)
+            name = None if model is None else str(model)
+            backend = open_backend(name, chosen, config).backend
             self._owned: Backend | None = backend
             _unclosed.add(self)
         elif model is not None or settings:
@@ -132,11 +118,35 @@ class Judge:
         """
         return judge_items(self._backend, items, resolve_principles(principles))
 
+    def score_file(
+        self,
+        items: Iterable[Item],
+        output: str | PathLike[str],
+        principles: PrincipleSpec = (),
+        *,
+        resume: bool = False,
+    ) -> Tally:
+        """Judge `items` into the file `output`, as `rajudge score -o` does: JSON Lines, or one
+        JSON array if it ends in `.json`. With `resume`, the records it already holds for these
+        items under these settings stay and only the rest are judged. Ctrl-C stops the run
+        between two records (the Tally says `interrupted`); item errors are counted, not raised.
+        """
+        tally, _ = score_file(
+            self._backend,
+            list(items),
+            resolve_principles(principles),
+            Path(output),
+            resume_output=resume,
+        )
+        return tally
+
     def too_long(self, item: Item) -> InputError | None:
         """The error `item` surely meets for not fitting the context, told at once: without
         waiting for the model, and counting about a context's worth of tokens whatever the
         item's size. None: it may fit (judging checks exactly), or it has no own principle."""
-        return self._backend.too_long(item)
+        if item.principle is None:
+            return None
+        return self._backend.too_long(item, item.principle)
 
     def close(self) -> None:
         """Free the model (if this Judge loaded it); later calls raise UsageError."""
@@ -154,25 +164,6 @@ class Judge:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def engine_settings(config: Config, **given: Any) -> EngineSettings:
-    """Engine settings from keyword values (None: not given) over the config file's.
-
-    They are checked here, so that a bad value is refused before any model is looked for.
-    """
-    unknown = sorted(set(given) - set(_SETTINGS))
-    if unknown:
-        raise TypeError(f"unknown engine setting {unknown[0]!r} (known: {', '.join(_SETTINGS)})")
-    chosen = {name: getattr(config, name) for name in _CONFIG_SETTINGS}
-    chosen.update({name: value for name, value in given.items() if value is not None})
-    if chosen["mode"] not in (None, *_MODES):
-        raise UsageError(f"mode must be {' or '.join(_MODES)}, not {chosen['mode']!r}")
-    settings = EngineSettings(
-        **{name: value for name, value in chosen.items() if value is not None}
-    )
-    check_settings(settings)
-    return settings
 
 
 def resolve_principles(spec: PrincipleSpec) -> list[Principle]:
@@ -207,6 +198,7 @@ class _Serialized:
         self._lock = threading.Lock()
         self.model_name = backend.model_name
         self.settings = backend.settings
+        self.batch_size = backend.batch_size
         self._checking = 0  # too_long calls running outside the lock; close waits for them
         self._checked = threading.Condition()
 
@@ -214,22 +206,29 @@ class _Serialized:
         self, item: Item, principle: Principle, order: Sequence[str] | None = None
     ) -> Judgment:
         with self._lock:
-            if self._backend is None:
-                raise UsageError("this Judge is closed")
-            return self._backend.judge(item, principle, order)
+            return self._open().judge(item, principle, order)
 
-    def too_long(self, item: Item) -> InputError | None:
+    def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
+        with self._lock:
+            return self._open().judge_jobs(jobs)
+
+    def too_long(self, item: Item, principle: Principle) -> InputError | None:
         with self._checked:
-            check = getattr(self._backend, "too_long", None)  # server backends: none
-            if check is None or item.principle is None:
+            backend = self._backend
+            if backend is None:  # closed: judging it will say so
                 return None
             self._checking += 1
         try:
-            return check(item, item.principle)
+            return backend.too_long(item, principle)
         finally:
             with self._checked:
                 self._checking -= 1
                 self._checked.notify_all()
+
+    def _open(self) -> Backend:
+        if self._backend is None:
+            raise UsageError("this Judge is closed")
+        return self._backend
 
     def close(self, owned: Backend | None) -> None:
         with self._lock, self._checked:

@@ -71,7 +71,7 @@ class Judgment:
     timings: Timings
     distribution_source: DistributionSource = "logprobs"
     # Judged in several presentation orders: the share of orders whose top response is the
-    # combined verdict's top (rajudge.scoring.combine). None for one order.
+    # combined verdict's top (rajudge.judging.scoring.combine). None for one order.
     consistency: float | None = None
 
     @property

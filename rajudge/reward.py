@@ -56,13 +56,7 @@ def reward_function(
     {"role", "content"} messages; a completion's text is its last assistant message, or its
     last message when they carry no role).
     """
-    if scale not in get_args(Scale):
-        raise UsageError(f"scale must be 'unit' or 'score', not {scale!r}")
-    if judge is not None and (model is not None or settings):
-        raise TypeError("give either a judge or a model and settings, not both")
-    chosen = None if principle is None else resolve_principles(principle)
-    if chosen == []:
-        raise UsageError("no principle given")
+    chosen = _checked(principle, scale, judge is not None and (model is not None or settings))
     shared = judge or Judge(model, **{"rationale_tokens": 0, **settings})
 
     def reward(prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[float]:
@@ -77,12 +71,8 @@ def reward_function(
             refs = [_response_text(r, f"{reference}[{i}]") for i, r in enumerate(column)]
         judged_by = [chosen] * count if chosen else _own_principles(columns, count)
 
-        groups: dict[bytes, list[int]] = {}
-        for i in range(count):
-            key = orjson.dumps([asked[i], [p.text for p in judged_by[i]], refs[i]])
-            groups.setdefault(key, []).append(i)
         rewards: dict[int, float] = {}
-        for key, members in groups.items():
+        for key, members in _same_prompt(asked, judged_by, refs).items():
             first = members[0]
             group = _Group(
                 judge=shared,
@@ -98,6 +88,31 @@ def reward_function(
     names = [p.name for p in chosen] if chosen else [PRINCIPLE_COLUMN]
     reward.__name__ = "rajudge_" + "_".join(names)  # TRL logs each reward under this name
     return reward
+
+
+def _checked(
+    principle: PrincipleSpec | None, scale: str, judge_and_model: bool
+) -> list[Principle] | None:
+    """The principles asked for (None: each sample's own), once the arguments make sense."""
+    if scale not in get_args(Scale):
+        raise UsageError(f"scale must be 'unit' or 'score', not {scale!r}")
+    if judge_and_model:
+        raise TypeError("give either a judge or a model and settings, not both")
+    chosen = None if principle is None else resolve_principles(principle)
+    if chosen == []:
+        raise UsageError("no principle given")
+    return chosen
+
+
+def _same_prompt(
+    prompts: list[str], principles: list[list[Principle]], refs: list[str | None]
+) -> dict[bytes, list[int]]:
+    """Sample indices by what their completions are judged against: prompt, principles, ref."""
+    groups: dict[bytes, list[int]] = {}
+    for i, prompt in enumerate(prompts):
+        key = orjson.dumps([prompt, [p.text for p in principles[i]], refs[i]])
+        groups.setdefault(key, []).append(i)
+    return groups
 
 
 class _Group:

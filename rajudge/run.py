@@ -1,7 +1,8 @@
 """A batch run: every item under every principle, results in input order, failures per item.
 
 Judgments are scheduled so that those sharing a prefix (principle, prompt) run together, up to
-`parallel` at once on the llama backend; output order never depends on that schedule.
+the backend's `batch_size` at once (`parallel` in llama.cpp, `concurrency` requests to a
+server); output order never depends on that schedule.
 
 It is also where a run meets earlier ones: the result cache answers judgments made before, and
 `resume` decides which items an earlier run already wrote, by the `key` each record carries.
@@ -16,12 +17,13 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from rajudge.cache import Fingerprint, ResultCache, digest
-from rajudge.engine.base import Backend, EngineSettings, Job
+from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError
-from rajudge.output import SCHEMA_VERSION
-from rajudge.protocol import presentation_orders
+from rajudge.judging.protocol import presentation_orders
+from rajudge.judging.scoring import combine
+from rajudge.output.schema import SCHEMA_VERSION
 from rajudge.records import Item, ItemResult, Judgment, Principle
-from rajudge.scoring import combine
+from rajudge.settings import EngineSettings
 
 _KEY_LENGTH = 16  # hex digits of a record key: 64 bits, collision-free for any real file
 _WINDOW_BATCHES = 4  # items read ahead: this many batches of `parallel` judgments
@@ -44,19 +46,6 @@ def judge_items(
     model's weights for cache and record keys (default: the backend's model name and settings).
     """
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
-
-    # A server backend judges several items at once, still yielding them in input order.
-    judge_many = getattr(backend, "judge_many", None)
-    if judge_many is not None:
-
-        def judge_or_fail(item: Item) -> ItemResult | InputError:
-            try:
-                return judge_item(backend, item, principles, fingerprint=fingerprint, cache=cache)
-            except InputError as exc:
-                return exc
-
-        yield from judge_many(items, judge_or_fail)
-        return
 
     def jobs(item: Item) -> list[Job]:
         orders = _orders(item, backend.settings)
@@ -106,7 +95,7 @@ def judge_groups(
     a prefix run next to each other; owners still come out in input order, each as soon as it
     and every owner before it are done. `jobs_of` may raise InputError for an owner.
     """
-    window = max(1, getattr(backend.settings, "parallel", 1)) * _WINDOW_BATCHES
+    window = max(1, backend.batch_size) * _WINDOW_BATCHES
     iterator = iter(owners)
     while chunk := list(islice(iterator, window)):
         yield from _judge_window(backend, chunk, jobs_of, fingerprint, cache)
@@ -165,29 +154,15 @@ def _outcomes(
         else:
             yield index, found
     todo.sort(key=_prefix_order(jobs))
-    judge_jobs = getattr(backend, "judge_jobs", None)
-    if judge_jobs is None:
-        batches = [[index] for index in todo]
-    else:
-        size = backend.settings.parallel
-        batches = [todo[start : start + size] for start in range(0, len(todo), size)]
-    for batch in batches:
-        if judge_jobs is None:
-            outcomes = [_judge_one(backend, jobs[batch[0]])]
-        else:
-            outcomes = judge_jobs([jobs[index] for index in batch])
+    size = max(1, backend.batch_size)
+    for start in range(0, len(todo), size):
+        batch = todo[start : start + size]
+        outcomes = backend.judge_jobs([jobs[index] for index in batch])
         for index, outcome in zip(batch, outcomes, strict=True):
             if cache is not None and isinstance(outcome, Judgment):
                 job = jobs[index]
                 cache.store(fingerprint, job.item, job.principle, job.order, outcome)
             yield index, outcome
-
-
-def _judge_one(backend: Backend, job: Job) -> Judgment | InputError:
-    try:
-        return backend.judge(job.item, job.principle, job.order)
-    except InputError as exc:
-        return exc
 
 
 def _prefix_order(jobs: Sequence[Job]) -> Callable[[int], tuple[int, int, int]]:

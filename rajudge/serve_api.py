@@ -11,8 +11,8 @@ from typing import Any
 
 from rajudge.errors import InputError
 from rajudge.judge import make_item
-from rajudge.output import result_record
-from rajudge.principles import library
+from rajudge.judging.principles import library
+from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult
 
 _DEFAULT_ID = "request"  # the shuffle then depends on the request's content only

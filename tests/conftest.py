@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from rajudge.engine.base import EngineSettings
 from rajudge.engine.llama import LlamaBackend
-from rajudge.models import demo_model_path
+from rajudge.models.catalog import demo_model_path
+from rajudge.settings import EngineSettings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "tests" / "data"

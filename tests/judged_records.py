@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from rajudge.output import result_record
+from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 
 HELPFUL = Principle(name="helpful", text="Prefer the most helpful response.")

@@ -1,4 +1,6 @@
-"""The fast paths: batched sequences, prefix reuse and scheduling change speed, never verdicts.
+"""The fast paths: batched sequences and prefix reuse change speed, never verdicts.
+
+The run's scheduling and output order are properties above the engine (test_run.py).
 
 Exact equality is the stated tolerance: every sequence has its own KV stream, so a judgment's
 arithmetic does not depend on which judgments share its batch or what the cache held before.
@@ -14,11 +16,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rajudge.engine.base import EngineSettings, Job
+from rajudge.engine.base import Job
 from rajudge.engine.llama import LlamaBackend
-from rajudge.errors import ContextOverflowError, InputError
-from rajudge.records import Item, ItemResult, Judgment, Principle
-from rajudge.run import judge_items
+from rajudge.errors import ContextOverflowError
+from rajudge.records import Item, Judgment, Principle
+from rajudge.settings import EngineSettings
 
 SETTINGS = EngineSettings(threads=2, ctx=4096, rationale_tokens=6)
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
@@ -89,37 +91,3 @@ def test_a_job_that_does_not_fit_fails_alone_in_its_batch(
     huge = Item(id="huge", prompt="?", responses={"a": "word " * 5000, "b": "short"})
     outcomes = batched.judge_jobs([Job(pairs[2], CONCISE), Job(huge, CONCISE)])
     assert isinstance(outcomes[0], Judgment) and isinstance(outcomes[1], ContextOverflowError)
-
-
-def _results(backend: LlamaBackend, items: list[Item]) -> list[ItemResult | InputError]:
-    return list(judge_items(backend, items, [CONCISE, CORRECT]))
-
-
-def test_output_follows_input_order_whatever_the_schedule(
-    pairs: list[Item], one_at_a_time: LlamaBackend, batched: LlamaBackend
-) -> None:
-    # The scheduler groups by principle, then pulls the twin prompts together; records must
-    # still come out in input order, an item that cannot be judged in its place.
-    broken = Item(
-        id="huge", prompt="?", responses={"a": "word " * 5000, "b": "y"}, where="in.jsonl:3"
-    )
-    items = [*pairs[:2], broken, *pairs[2:]]
-    forward = _results(batched, items)
-    backward = _results(batched, list(reversed(items)))
-    assert [r.item.id if isinstance(r, ItemResult) else r.where for r in forward] == [
-        *[i.id for i in pairs[:2]],
-        "in.jsonl:3",
-        *[i.id for i in pairs[2:]],
-    ]
-    assert _same(forward, list(reversed(backward)))
-    sequential = _results(one_at_a_time, items)
-    assert _same(forward, sequential)
-
-
-def _same(a: list[ItemResult | InputError], b: list[ItemResult | InputError]) -> bool:
-    def plain(result: ItemResult | InputError) -> object:
-        if isinstance(result, InputError):
-            return str(result)
-        return (result.item.id, [without_timings(j) for j in result.judgments], result.key)
-
-    return [plain(r) for r in a] == [plain(r) for r in b]

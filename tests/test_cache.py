@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_backend import FakeBackend
 from rich.console import Console
 
 from rajudge.cache import (
@@ -25,11 +26,10 @@ from rajudge.cache import (
     judgment_key,
     model_identity,
 )
-from rajudge.engine.base import EngineSettings
-from rajudge.engine.llama import LlamaBackend
-from rajudge.output import render_result
-from rajudge.protocol import masked_order
-from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
+from rajudge.judging.protocol import masked_order
+from rajudge.output.render import render_result
+from rajudge.records import Item, ItemResult, Judgment, Principle
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(
@@ -42,44 +42,6 @@ SWAPPED = ["wrong", "terse"]
 FAST = ["--ctx", "2048", "--rationale-tokens", "4", "--threads", "1"]
 
 
-class CountingBackend:
-    """Judges by response length (shorter is better); counts the calls that reach it.
-
-    A stand-in above the engine: the cache only stores and restores what a backend returns.
-    """
-
-    model_name = "counting"
-    settings = EngineSettings()
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def judge(self, item: Item, principle: Principle, order: list[str] | None = None) -> Judgment:
-        self.calls += 1
-        names = sorted(item.responses, key=lambda name: (len(item.responses[name]), name))
-        return Judgment(
-            item_id=item.id,
-            principle=principle,
-            responses=tuple(
-                ResponseScore(
-                    name=name,
-                    score=5 - rank,
-                    expected=5.0 - rank,
-                    distribution=tuple(float(level == 5 - rank) for level in range(1, 6)),
-                    rank=rank + 1,
-                )
-                for rank, name in enumerate(names)
-            ),
-            rationale=f"{names[0]} is shortest.",
-            model=self.model_name,
-            mode="fast",
-            timings=Timings(prompt_tokens=300, reused_tokens=0, generated_tokens=9, seconds=1.5),
-        )
-
-    def close(self) -> None:
-        """Nothing to release."""
-
-
 def numbered_item(number: int) -> Item:
     return Item(id=f"n{number}", prompt=f"Count to {number}.", responses={"a": "1", "b": "1 2"})
 
@@ -88,12 +50,12 @@ def fill_cache(path: Path, start: int, count: int, barrier: Barrier) -> None:
     """One writer process: open the cache when the other does, store `count` judgments."""
     barrier.wait()
     cache = ResultCache(path)
-    backend = CountingBackend()
+    backend = FakeBackend()
     for number in range(start, start + count):
         cache.judgment(backend, FINGERPRINT, numbered_item(number), CONCISE)
     cache.close()
-    if backend.calls != count:
-        raise SystemExit(f"expected {count} misses, got {backend.calls}")
+    if len(backend.jobs) != count:
+        raise SystemExit(f"expected {count} misses, got {len(backend.jobs)}")
 
 
 def test_cache_location_follows_the_platform_convention(
@@ -171,9 +133,8 @@ def test_what_the_judge_does_not_see_leaves_the_key_alone() -> None:
     )
 
 
-def test_a_judgment_is_made_once_then_answered_from_the_file(
-    backend: LlamaBackend, tmp_path: Path
-) -> None:
+def test_a_judgment_is_made_once_then_answered_from_the_file(tmp_path: Path) -> None:
+    backend = FakeBackend()
     path = tmp_path / CACHE_FILE
     fingerprint = Fingerprint.of("demo", backend.settings)
     first_run = ResultCache(path)
@@ -213,11 +174,11 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     assert [writer.exitcode for writer in writers] == [0, 0]
 
     cache = ResultCache(path)
-    reader = CountingBackend()
+    reader = FakeBackend()
     for number in range(300):
         assert cache.judgment(reader, FINGERPRINT, numbered_item(number), CONCISE).timings.cached
     cache.close()
-    assert reader.calls == 0
+    assert reader.jobs == []
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert db.execute("SELECT count(*) FROM judgments").fetchone() == (300,)
@@ -250,7 +211,7 @@ def test_a_garbage_cache_file_is_a_warning_and_judging_goes_on(tmp_path: Path) -
 
 def test_a_cache_damaged_mid_run_is_dropped_with_one_warning(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / CACHE_FILE)
-    backend = CountingBackend()
+    backend = FakeBackend()
     cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
     for part in tmp_path.iterdir():  # the database and its write-ahead log
         part.write_bytes(b"overwritten by something else" * 100)
@@ -260,7 +221,7 @@ def test_a_cache_damaged_mid_run_is_dropped_with_one_warning(tmp_path: Path) -> 
             assert not judgment.timings.cached
     cache.close()
     assert len(warned) == 1
-    assert backend.calls == 4
+    assert len(backend.jobs) == 4
 
 
 def test_score_twice_takes_the_second_from_the_cache_unless_told_not_to(tmp_path: Path) -> None:
@@ -302,7 +263,7 @@ def test_score_twice_takes_the_second_from_the_cache_unless_told_not_to(tmp_path
 
 def test_the_table_says_when_a_judgment_came_from_the_cache(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / CACHE_FILE)
-    backend = CountingBackend()
+    backend = FakeBackend()
     fresh = cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
     hit = cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
     cache.close()
@@ -312,6 +273,6 @@ def test_the_table_says_when_a_judgment_came_from_the_cache(tmp_path: Path) -> N
         console.print(render_result(ItemResult(item=ITEM, judgments=judgments)))
         return console.export_text().strip().splitlines()[-1]
 
-    assert footer(fresh) == "counting · fast · 1.50 s"
-    assert footer(hit) == "counting · fast · 1.50 s · from the cache"
+    assert footer(fresh) == "fake-judge · fast · 0.00 s"
+    assert footer(hit) == "fake-judge · fast · 0.00 s · from the cache"
     assert footer(fresh, hit).endswith("· 1 of 2 from the cache")

@@ -15,9 +15,9 @@ from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import BackendChoice, EngineFlags, ModelOption
 from rajudge.cli.serve import ServeFlags
 from rajudge.config import load_config
-from rajudge.engine.base import EngineSettings
 from rajudge.errors import UsageError
 from rajudge.serve_limits import ServeLimits
+from rajudge.settings import EngineSettings
 
 
 @pytest.fixture

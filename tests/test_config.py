@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rajudge.config import (
-    Config,
-    _usable_cpus,
-    config_path,
-    data_dir,
-    default_threads,
-    load_config,
-)
+from rajudge.config import Config, config_path, data_dir, load_config
 from rajudge.errors import ConfigError
+from rajudge.settings import _usable_cpus, default_threads
 
 
 @pytest.fixture(autouse=True)
@@ -163,8 +157,10 @@ def test_wrong_values_name_file_and_key(tmp_path: Path, text: str, expected: str
     assert _error(path).startswith(f"{path}: {expected}")
 
 
-def test_negative_seed_is_fine(tmp_path: Path) -> None:
-    assert load_config(_write(tmp_path, "seed: -3\n")).seed == -3
+def test_seed_has_the_bounds_of_the_seed_flag(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, "seed: 7\n")).seed == 7
+    message = _error(_write(tmp_path, "seed: -3\n"))
+    assert message.endswith("seed: expected an integer from 0 to 4294967295, got -3")
 
 
 @pytest.mark.parametrize("parallel", [1, 64])

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rajudge.engine.base import EngineSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError
-from rajudge.protocol import masked_order
+from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(

@@ -14,7 +14,7 @@ import pytest
 
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import InputError
-from rajudge.evaluate import (
+from rajudge.evaluation.evaluate import (
     LabelledItem,
     Prediction,
     flip_report,

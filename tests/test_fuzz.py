@@ -42,7 +42,7 @@ from test_gguf import STRING, U32, gguf_bytes
 
 from rajudge.cli import main
 from rajudge.errors import InputError, PrincipleError
-from rajudge.principles import library, load_file
+from rajudge.judging.principles import library, load_file
 from rajudge.read import ReadResult, parse_lines
 from rajudge.records import Item, Principle
 
@@ -771,7 +771,8 @@ def test_cli_fuzz_on_the_real_model_judges_every_good_line_and_reports_every_bad
         seen["runs"] += 1
         assert "Traceback" not in done.stderr
         assert done.code == (1 if read.errors else 0), done.stderr
-        records = [json.loads(line) for line in done.stdout.splitlines()]
+        # records end in "\n" only: splitlines() would also cut at a U+2028 in a response text
+        records = [json.loads(line) for line in done.stdout.split("\n") if line]
         assert [r["id"] for r in records] == [i.id for i in read.items]
         for record, item in zip(records, read.items, strict=True):
             assert sorted(record["ranking"]) == sorted(item.responses)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from rajudge.errors import ModelError
-from rajudge.gguf import read_metadata
-from rajudge.models import demo_model_path
+from rajudge.models.catalog import demo_model_path
+from rajudge.models.gguf import read_metadata
 
 U8, I32, U32, F32, BOOL, STRING, ARRAY, U64, I64, F64 = 0, 5, 4, 6, 7, 8, 9, 10, 11, 12
 F32_T, F16_T, Q8_0_T, Q4_K_T = 0, 1, 8, 12  # ggml tensor types

@@ -28,15 +28,16 @@ import pytest
 from serve_client import call
 
 from rajudge import Judge
-from rajudge.engine.base import EngineSettings
+from rajudge.engine.base import Job
 from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import BackendError, ServerItemError
-from rajudge.principles import resolve
-from rajudge.protocol import masked_order
+from rajudge.judging.principles import resolve
+from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_items
 from rajudge.serve import make_server
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(
@@ -547,12 +548,12 @@ def test_a_refused_api_key_ends_the_run(scripted: Start) -> None:
         backend_for(server, api_key="wrong")
 
 
-def test_judge_many_keeps_input_order_with_bounded_requests_in_flight(scripted: Start) -> None:
+def test_judge_jobs_keeps_job_order_with_bounded_requests_in_flight(scripted: Start) -> None:
     server = scripted([], gate=3)  # the first three requests wait until all three arrived
     engine = backend_for(server, concurrency=3)
     items = [Item(id=f"q{i}", prompt=f"Question {i}?", responses=ITEM.responses) for i in range(7)]
-    judged = list(engine.judge_many(items, lambda item: engine.judge(item, CONCISE)))
-    assert [j.item_id for j in judged] == [item.id for item in items]
+    judged = engine.judge_jobs([Job(item, CONCISE) for item in items])
+    assert [j.item_id for j in judged if isinstance(j, Judgment)] == [item.id for item in items]
     assert server.most_in_flight == 3
     assert len(server.requests) == 7
 

@@ -38,7 +38,7 @@ from llama_cpp import Llama
 
 from rajudge.engine.llama import LlamaBackend
 from rajudge.engine.prompt_tokens import PromptTokenizer
-from rajudge.protocol import SYSTEM_PROMPT, judge_messages, masked_order, user_message
+from rajudge.judging.protocol import SYSTEM_PROMPT, judge_messages, masked_order, user_message
 from rajudge.records import Item, Principle
 
 CONTROL, USER_DEFINED = 3, 4  # GGUF token types (llama_token_type)

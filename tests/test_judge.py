@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from rajudge import DemoModelWarning, Judge
+from rajudge import DemoModelWarning, Judge, result_record
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError, InputError, PrincipleError, UsageError
-from rajudge.output import result_record
 from rajudge.records import Item, ItemResult, Principle
 
 CORRECT = "Prefer the response that answers correctly."

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from rajudge import metrics
+from rajudge.evaluation import metrics
 
 GOLD = {"a": 3.0, "b": 2.0, "c": 1.0}
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rajudge import models
 from rajudge.config import Config, load_config
 from rajudge.errors import ModelError
-from rajudge.models import (
+from rajudge.models import catalog as models
+from rajudge.models.catalog import (
     ModelInfo,
     demo_model_path,
     describe_model,

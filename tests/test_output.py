@@ -16,13 +16,9 @@ import pytest
 from rich.console import Console
 
 from rajudge.errors import UsageError
-from rajudge.output import (
-    JsonlWriter,
-    JsonWriter,
-    TableWriter,
-    make_writer,
-    result_record,
-)
+from rajudge.output.files import JsonlWriter, JsonWriter
+from rajudge.output.render import TableWriter, make_writer
+from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 
 GOLDEN = Path(__file__).parent / "golden"

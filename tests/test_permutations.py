@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from rajudge.engine.base import EngineSettings
 from rajudge.engine.llama import LlamaBackend
-from rajudge.output import result_record
-from rajudge.protocol import masked_order, presentation_orders
+from rajudge.judging.protocol import masked_order, presentation_orders
+from rajudge.judging.scoring import combine
+from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 from rajudge.run import judge_items
-from rajudge.scoring import combine
+from rajudge.settings import EngineSettings
 
 CORRECT = Principle(name="correct", text="Prefer the factually correct answer.", source="inline")
 PAIR = Item(

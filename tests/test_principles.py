@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from rajudge.errors import PrincipleError, UsageError
-from rajudge.principles import library, load_file, resolve
+from rajudge.judging.principles import library, load_file, resolve
 from rajudge.records import Principle
 
 CATEGORIES = {"content", "logic", "style", "tone", "structure"}

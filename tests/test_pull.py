@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rajudge.errors import ModelError, UsageError
-from rajudge.pull import model_url, pull
+from rajudge.models.pull import model_url, pull
 
 NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PAGE = b"<!DOCTYPE html><html><body>Sign in to download this file</body></html>"

@@ -18,16 +18,17 @@ from typing import Any
 import pytest
 
 from rajudge.cache import Fingerprint
-from rajudge.engine.base import EngineSettings
 from rajudge.errors import UsageError
-from rajudge.output import Earlier, read_earlier, reopen_jsonl
+from rajudge.output.files import Earlier, read_earlier, reopen_jsonl
 from rajudge.records import Item, Principle
 from rajudge.run import result_key, resume
+from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 POLITE = Principle(name="polite", text="Prefer the most courteous response.", weight=2.0)
 FINGERPRINT = Fingerprint.of("model.gguf|1|2", EngineSettings())
 FAST = ["--ctx", "2048", "--rationale-tokens", "4", "--threads", "1"]
+FAKE_RUN = Path(__file__).with_name("fake_backend.py")
 ROWS = [
     {"id": f"q{n}", "prompt": f"What is {n} + {n}?", "responses": {"a": str(2 * n), "b": str(n)}}
     for n in range(8)
@@ -253,37 +254,35 @@ def test_output_file_mistakes_are_usage_errors(
     assert (tmp_path / "notes.jsonl").read_text() == '{"note": "keep me"}\n'
 
 
-def test_kill_9_at_random_points_then_resume_gives_every_item_once(
-    tmp_path: Path, judged: tuple[Path, list[dict]]
-) -> None:
-    source, expected = judged
+def fake_run(source: Path, out: Path, *flags: str) -> list[str]:
+    """The same scoring path as `rajudge score -o` (rajudge.batch), on the fake backend."""
+    return [sys.executable, str(FAKE_RUN), str(source), str(out), *flags]
+
+
+def test_kill_9_at_random_points_then_resume_gives_every_item_once(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
+    subprocess.run(fake_run(source, tmp_path / "whole.jsonl"), check=True, timeout=120)
+    expected = read_records(tmp_path / "whole.jsonl")
     out = tmp_path / "out.jsonl"
     rng = random.Random(20240605)
-    # A kill after a random delay lands anywhere (often while the model loads); a kill a random
+    # A kill after a random delay lands anywhere (often while Python starts); a kill a random
     # moment after the file has grown lands mid-run, between or during items.
     plan = [
-        ("delay", rng.uniform(0.5, 4.0)),
+        ("delay", rng.uniform(0.2, 1.5)),
         ("grown", 1),
-        ("delay", rng.uniform(0.5, 4.0)),
+        ("delay", rng.uniform(0.2, 1.5)),
         ("grown", 2),
     ]
     mid_run = 0
     for attempt, (how, amount) in enumerate(plan):
         before = complete_lines(out)
-        # two judgments per batch, so records land in several steps a kill can fall between
-        args = [str(source), "-p", "concise", "-o", str(out), *FAST, "--parallel", "2"]
-        process = subprocess.Popen(
-            rajudge(*args, *(["--resume"] if attempt else [])),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            cwd=tmp_path,
-            env=isolated(tmp_path),
-        )
+        process = subprocess.Popen(fake_run(source, out, *(["--resume"] if attempt else [])))
         if how == "delay":
             time.sleep(amount)
         else:
             wait_for_lines(out, min(before + amount, len(ROWS) - 1), process)
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.1))
         running = process.poll() is None
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
@@ -293,12 +292,8 @@ def test_kill_9_at_random_points_then_resume_gives_every_item_once(
             mid_run += 1
 
     assert mid_run >= 1, "no kill landed between the first and the last item"
-    done = run(tmp_path, *args, "--resume")
-    assert done.returncode == 0, done.stderr
-    records = read_records(out)
-    assert sorted(r["id"] for r in records) == [row["id"] for row in ROWS]
-    by_id = {r["id"]: r for r in without_timings(records)}
-    assert [by_id[r["id"]] for r in expected] == without_timings(expected)
+    subprocess.run(fake_run(source, out, "--resume"), check=True, timeout=120)
+    assert read_records(out) == expected
 
 
 def test_a_torn_last_line_from_a_crash_is_redone(
@@ -339,26 +334,12 @@ def test_records_of_other_settings_or_other_items_are_redone_or_removed(
     assert {r["key"] for r in redone}.isdisjoint(r["key"] for r in expected)
 
 
-def test_json_output_resumes_into_one_array_in_input_order(
-    tmp_path: Path, judged: tuple[Path, list[dict]]
-) -> None:
-    source, expected = judged
-    out = tmp_path / "out.json"
-    out.write_text(json.dumps(expected[:3] + expected[5:6], indent=2))
-    done = run(tmp_path, str(source), "-p", "concise", "-o", "out.json", "--resume", *FAST)
-    assert done.returncode == 0, done.stderr
-    records = json.loads(out.read_text())
-    assert [r["id"] for r in records] == ["q0", "q1", "q2", "q5", "q3", "q4", "q6", "q7"]
-    by_id = {r["id"]: r for r in without_timings(records)}
-    assert [by_id[r["id"]] for r in expected] == without_timings(expected)
-
-
 def complete_lines(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
 def wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 120
     while complete_lines(path) < count and process.poll() is None:
         assert time.monotonic() < deadline, f"{path} never reached {count} lines"
         time.sleep(0.02)

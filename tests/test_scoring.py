@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from rajudge.errors import ModelError
-from rajudge.protocol import SYSTEM_PROMPT, unmask
-from rajudge.scoring import distribution, plan_skeleton, rank, score_response, skeleton_text
+from rajudge.judging.protocol import SYSTEM_PROMPT, unmask
+from rajudge.judging.scoring import distribution, plan_skeleton, rank, score_response, skeleton_text
 
 
 def char_tokenizer(text: str) -> list[int]:

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from test_gguf import F16_T, F32_T, Q8_0_T, STRING, gguf_bytes
 
-from rajudge.gguf import read_metadata
-from rajudge.models import describe_model
-from rajudge.tied import repeated_output_parameters
+from rajudge.models.catalog import describe_model
+from rajudge.models.gguf import read_metadata
+from rajudge.models.tied import repeated_output_parameters
 
 WIDTH, VOCAB = 64, 96  # a row of the embedding is WIDTH numbers; VOCAB rows
 SHAPE = (WIDTH, VOCAB)  # ggml order: row length first

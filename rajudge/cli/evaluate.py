@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,13 +23,13 @@ from rajudge.cli.options import (
     EngineFlags,
     ModelOption,
     NoCacheOption,
-    open_backend,
+    open_chosen,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError, UsageError
-from rajudge.evaluate import (
+from rajudge.evaluation.evaluate import (
     LabelledItem,
     Prediction,
     flip_report,
@@ -40,49 +40,58 @@ from rajudge.evaluate import (
     report,
     sample,
 )
-from rajudge.plot import Bar, accuracy_chart
-from rajudge.principles import resolve
+from rajudge.evaluation.plot import Bar, accuracy_chart
+from rajudge.judging.principles import resolve
 from rajudge.records import Principle
 
 DEMO_NUMBERS = "demo model: a 135M pipeline model, not a real judge; these numbers say nothing \
 about RewardAnything-8B"
 
 
+DataArgument = Annotated[
+    str, typer.Argument(help="Labelled JSONL: preference pairs or ranked lists.")
+]
+PrincipleOption = Annotated[
+    str | None, typer.Option("--principle", "-p", help="Judge every item under this principle.")
+]
+LimitOption = Annotated[
+    int | None, typer.Option(help="Judge a seeded random sample of this many items.")
+]
+SwapOption = Annotated[
+    bool, typer.Option(help="Judge pairs in both orders; report swap consistency.")
+]
+PermutationsOption = Annotated[
+    int, typer.Option(help="Judge in this many balanced orders (pairs: 2 is both) and average.")
+]
+ContrastOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Principle-flip check: also judge under this principle and report how often "
+        "the verdict flips (pairs only)."
+    ),
+]
+LengthRatioOption = Annotated[
+    float | None,
+    typer.Option(help="Keep only pairs whose longer response is this many times longer."),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Folder for report.json, predictions.jsonl and accuracy.svg."
+    ),
+]
+
+
 @with_flag_groups
 def evaluate(
-    data: Annotated[str, typer.Argument(help="Labelled JSONL: preference pairs or ranked lists.")],
-    principle: Annotated[
-        str | None,
-        typer.Option("--principle", "-p", help="Judge every item under this principle."),
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option(help="Judge a seeded random sample of this many items.")
-    ] = None,
-    swap: Annotated[
-        bool, typer.Option(help="Judge pairs in both orders; report swap consistency.")
-    ] = False,
-    permutations: Annotated[
-        int, typer.Option(help="Judge in this many balanced orders (pairs: 2 is both) and average.")
-    ] = 1,
-    contrast: Annotated[
-        str | None,
-        typer.Option(
-            help="Principle-flip check: also judge under this principle and report how often "
-            "the verdict flips (pairs only)."
-        ),
-    ] = None,
-    min_length_ratio: Annotated[
-        float | None,
-        typer.Option(help="Keep only pairs whose longer response is this many times longer."),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Folder for report.json, predictions.jsonl and accuracy.svg.",
-        ),
-    ] = None,
+    data: DataArgument,
+    principle: PrincipleOption = None,
+    limit: LimitOption = None,
+    swap: SwapOption = False,
+    permutations: PermutationsOption = 1,
+    contrast: ContrastOption = None,
+    min_length_ratio: LengthRatioOption = None,
+    output: OutputOption = None,
     no_cache: NoCacheOption = False,
     model: ModelOption = None,
     *,
@@ -95,7 +104,7 @@ def evaluate(
     override = _single_principle(principle) if principle else None
     items, errors = read_labelled(data, override)
     for error in errors:
-        stderr.print("error:", str(error), style="red", markup=False, highlight=False)
+        _report(error)
     if min_length_ratio is not None:
         items = longer_response_pairs(items, min_length_ratio)
     items = sample(items, limit, settings.seed)
@@ -103,38 +112,29 @@ def evaluate(
         raise UsageError(f"{data}: no labelled items to evaluate")
     if output is not None:
         _make_folder(output)  # before judging, so that a bad -o costs nothing
-    backend, identity, is_demo = open_backend(
-        backend_choice, model, config, settings, local_flags=engine.local_only()
-    )
+    opened = open_chosen(backend_choice, model, config, settings, engine)
     cache = None if no_cache else ResultCache.open()
     run = functools.partial(
-        _run, backend, fingerprint=Fingerprint.of(identity, settings), cache=cache
+        _run, opened.backend, fingerprint=Fingerprint.of(opened.identity, settings), cache=cache
     )
     try:
         predictions, failed = run(items, swap=swap, permutations=permutations)
         summary = report(predictions, failed=failed + len(errors), seed=settings.seed)
         summary["setup"] = {
             "data": data,
-            "model": backend.model_name,
+            "model": opened.backend.model_name,
             "mode": settings.mode,
             "principle": override.name if override else "per item",
             "seed": settings.seed,
             "limit": limit,
             "swap": swap,
             "permutations": permutations,
-            "demo_model": is_demo,
+            "demo_model": opened.is_demo,
         }
         if contrast is not None:
-            other = _single_principle(contrast)
-            again = [_with_principle(p.labelled, other) for p in predictions]
-            flipped, _ = run(again, swap=swap, permutations=1)
-            summary["contrast"] = {
-                "a": summary["setup"]["principle"],
-                "b": other.name,
-                **flip_report(predictions, flipped),
-            }
+            summary["contrast"] = _contrast(run, predictions, contrast, swap, summary["setup"])
     finally:
-        backend.close()
+        opened.backend.close()
         if cache is not None:
             cache.close()
 
@@ -143,6 +143,24 @@ def evaluate(
         _write_outputs(output, summary, predictions)
     if summary["failed"]:
         raise typer.Exit(EXIT_ITEMS_FAILED)
+
+
+def _contrast(
+    run: Callable[..., tuple[list[Prediction], int]],
+    predictions: list[Prediction],
+    spec: str,
+    swap: bool,
+    setup: dict[str, Any],
+) -> dict[str, Any]:
+    """The principle-flip check: the same items judged again under principle `spec`."""
+    other = _single_principle(spec)
+    again = [_with_principle(p.labelled, other) for p in predictions]
+    flipped, _ = run(again, swap=swap, permutations=1)
+    return {"a": setup["principle"], "b": other.name, **flip_report(predictions, flipped)}
+
+
+def _report(error: InputError) -> None:
+    stderr.print("error:", str(error), style="red", markup=False, highlight=False)
 
 
 def _single_principle(spec: str) -> Principle:
@@ -182,7 +200,7 @@ def _run(
         for outcome in outcomes:
             if isinstance(outcome, InputError):
                 failed += 1
-                stderr.print("error:", str(outcome), style="red", markup=False, highlight=False)
+                _report(outcome)
             else:
                 predictions.append(outcome)
             progress.advance()

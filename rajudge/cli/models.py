@@ -22,9 +22,9 @@ from typer.core import TyperGroup
 
 from rajudge.cli.console import print_table, stderr, stdout
 from rajudge.config import load_config
-from rajudge.models import describe_model, gpu_offload_available, known_models, models_dir
-from rajudge.pull import Progress as OnProgress
-from rajudge.pull import model_url, pull
+from rajudge.models.catalog import describe_model, gpu_offload_available, known_models, models_dir
+from rajudge.models.pull import Progress as OnProgress
+from rajudge.models.pull import model_url, pull
 
 
 class _ListByDefault(TyperGroup):

@@ -1,4 +1,4 @@
-"""Options shared by several commands, declared once, and the engine they configure.
+"""Options shared by several commands, declared once, and the backend they choose.
 
 Commands take the flag groups (EngineFlags, BackendChoice) as one parameter each; see
 rajudge.cli.flag_groups.
@@ -7,19 +7,16 @@ rajudge.cli.flag_groups.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 import typer
 
-from rajudge.cache import model_identity
 from rajudge.cli.console import stderr
 from rajudge.config import Config
-from rajudge.engine.base import Backend, EngineSettings
-from rajudge.engine.http import OpenAIBackend, ServerSettings
-from rajudge.engine.llama import LlamaBackend
+from rajudge.engine.http_client import ServerSettings
+from rajudge.engine.load import OpenedBackend, open_backend
 from rajudge.errors import UsageError
-from rajudge.judge import DEMO_NOTICE, engine_settings
-from rajudge.models import ModelRef, resolve_model
+from rajudge.settings import EngineSettings, engine_settings
 
 ModelOption = Annotated[
     str | None,
@@ -107,16 +104,6 @@ TemperatureOption = Annotated[
 ]
 
 
-def load_backend(
-    model: str | None, config: Config, settings: EngineSettings
-) -> tuple[LlamaBackend, ModelRef]:
-    """The judge model, with a one-line notice on stderr when it is the demo model."""
-    model_ref = resolve_model(model, config)
-    if model_ref.is_demo:
-        stderr.print(f"note: {DEMO_NOTICE}", style="dim", markup=False, highlight=False)
-    return LlamaBackend(model_ref.path, settings, name=model_ref.name), model_ref
-
-
 @dataclass(frozen=True)
 class EngineFlags:
     """The engine flags as given (None: not given), for every command that loads a judge."""
@@ -133,7 +120,7 @@ class EngineFlags:
 
     def settings(self, config: Config) -> EngineSettings:
         """These flags over the config file's settings, checked before any model is looked for."""
-        return engine_settings(config, **asdict(self))
+        return engine_settings(config, asdict(self))
 
     def local_only(self) -> dict[str, object]:
         """The flags that only the in-process engine uses, by name; None where not given."""
@@ -155,42 +142,41 @@ class BackendChoice:
     concurrency: ConcurrencyOption = 4
     timeout: TimeoutOption = 120.0
 
+    def server(self, model: str | None, local_flags: dict[str, object]) -> ServerSettings | None:
+        """The server to judge on; None: the in-process engine.
 
-class OpenedBackend(NamedTuple):
-    backend: Backend
-    identity: str  # what names the model's weights, for the result cache and record keys
-    is_demo: bool
+        `local_flags` are the flags given that only the in-process engine uses; a server
+        backend refuses them rather than silently ignoring them.
+        """
+        if self.name == "llama":
+            return None
+        if self.name != "openai":
+            raise UsageError(f"--backend must be llama or openai, not {self.name!r}")
+        if not self.base_url:
+            raise UsageError("--backend openai needs --base-url, e.g. http://127.0.0.1:8000/v1")
+        given = [flag for flag, value in local_flags.items() if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)}: only for --backend llama; the server decides")
+        return ServerSettings(
+            base_url=self.base_url,
+            model=model,
+            api_key=self.api_key,
+            concurrency=self.concurrency,
+            timeout=self.timeout,
+        )
 
 
-def open_backend(
+def open_chosen(
     choice: BackendChoice,
     model: str | None,
     config: Config,
     settings: EngineSettings,
-    *,
-    local_flags: dict[str, object],
+    engine: EngineFlags,
 ) -> OpenedBackend:
-    """The chosen backend, what names its weights, and whether it is the demo model.
+    """The backend the flags choose; the demo notice is a dim line on stderr."""
+    server = choice.server(model, engine.local_only())
+    return open_backend(model, settings, config, server=server, on_demo=print_notice)
 
-    `local_flags` are the flags given that only the in-process engine uses; a server backend
-    refuses them rather than silently ignoring them.
-    """
-    if choice.name == "llama":
-        backend, model_ref = load_backend(model, config, settings)
-        return OpenedBackend(backend, model_identity(model_ref.path), model_ref.is_demo)
-    if choice.name != "openai":
-        raise UsageError(f"--backend must be llama or openai, not {choice.name!r}")
-    if not choice.base_url:
-        raise UsageError("--backend openai needs --base-url, e.g. http://127.0.0.1:8000/v1")
-    given = [flag for flag, value in local_flags.items() if value is not None]
-    if given:
-        raise UsageError(f"{', '.join(given)}: only for --backend llama; the server decides")
-    server = ServerSettings(
-        base_url=choice.base_url,
-        model=model,
-        api_key=choice.api_key,
-        concurrency=choice.concurrency,
-        timeout=choice.timeout,
-    )
-    backend = OpenAIBackend(server, settings)
-    return OpenedBackend(backend, f"{choice.base_url.rstrip('/')}|{backend.model_name}", False)
+
+def print_notice(notice: str) -> None:
+    stderr.print(f"note: {notice}", style="dim", markup=False, highlight=False)

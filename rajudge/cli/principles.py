@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rajudge.cli.console import print_table, stdout
-from rajudge.principles import library, resolve
+from rajudge.judging.principles import library, resolve
 
 app = typer.Typer(help="Browse the shipped principle library.", no_args_is_help=True)
 

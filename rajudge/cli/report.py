@@ -12,7 +12,7 @@ import typer
 from rajudge.cli.console import stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import UsageError
-from rajudge.output import atomic_replace
+from rajudge.output.files import atomic_replace
 from rajudge.report import page_model, read_records, render_page
 
 

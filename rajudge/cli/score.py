@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import errno
 import shlex
-import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from rajudge.batch import Tally, interrupts_held, write_results
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import plain_console, stderr, stdout
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
@@ -23,79 +23,80 @@ from rajudge.cli.options import (
     EngineFlags,
     ModelOption,
     NoCacheOption,
-    open_backend,
+    open_chosen,
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import InputError, UsageError
 from rajudge.gate import ScoreGate
-from rajudge.output import (
-    FORMATS,
-    Earlier,
-    JsonWriter,
-    ResultWriter,
-    TableWriter,
-    atomic_replace,
-    make_writer,
-    read_earlier,
-    reopen_jsonl,
-    result_record,
-)
-from rajudge.principles import resolve
+from rajudge.judging.principles import resolve
+from rajudge.output.files import Earlier, ResultWriter, open_result_file, read_earlier
+from rajudge.output.render import FORMATS, TableWriter, make_writer
+from rajudge.output.schema import result_record
 from rajudge.read import ReadResult, read_items
-from rajudge.records import Item
-from rajudge.run import Resumption, judge_items, resume
+from rajudge.records import Item, ItemResult
+from rajudge.run import Resumption, resume
+
+FileArgument = Annotated[
+    str | None, typer.Argument(help="JSONL file of candidates, or - for stdin.")
+]
+PrincipleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--principle",
+        "-p",
+        help="Library name, YAML file, or literal text. Repeatable. "
+        "Default: each item's own 'principle' field.",
+    ),
+]
+PromptOption = Annotated[
+    str | None, typer.Option("--prompt", help="Judge one prompt given on the command line.")
+]
+ResponseOption = Annotated[
+    list[str] | None,
+    typer.Option("--response", "-r", help="A response to --prompt. Repeatable."),
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write results here (default stdout).")
+]
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="table, jsonl or json (default: table on a terminal, jsonl otherwise; "
+        "from the -o suffix).",
+    ),
+]
+ResumeOption = Annotated[
+    bool,
+    typer.Option(
+        "--resume",
+        help="Continue the -o file: keep the items it holds under the same settings, "
+        "judge and append the rest.",
+    ),
+]
+
+FailUnderOption = Annotated[
+    float | None,
+    typer.Option(
+        "--fail-under",
+        help="Exit 4 when the mean score of all judged responses is below this (a CI gate).",
+    ),
+]
 
 
 @with_flag_groups
 def score(
-    file: Annotated[
-        str | None, typer.Argument(help="JSONL file of candidates, or - for stdin.")
-    ] = None,
-    principle: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--principle",
-            "-p",
-            help="Library name, YAML file, or literal text. Repeatable. "
-            "Default: each item's own 'principle' field.",
-        ),
-    ] = None,
-    prompt: Annotated[
-        str | None, typer.Option("--prompt", help="Judge one prompt given on the command line.")
-    ] = None,
-    response: Annotated[
-        list[str] | None,
-        typer.Option("--response", "-r", help="A response to --prompt. Repeatable."),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write results here (default stdout).")
-    ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "-f",
-            help="table, jsonl or json (default: table on a terminal, jsonl otherwise; "
-            "from the -o suffix).",
-        ),
-    ] = None,
-    resume_output: Annotated[
-        bool,
-        typer.Option(
-            "--resume",
-            help="Continue the -o file: keep the items it holds under the same settings, "
-            "judge and append the rest.",
-        ),
-    ] = False,
+    file: FileArgument = None,
+    principle: PrincipleOption = None,
+    prompt: PromptOption = None,
+    response: ResponseOption = None,
+    output: OutputOption = None,
+    fmt: FormatOption = None,
+    resume_output: ResumeOption = False,
     no_cache: NoCacheOption = False,
-    fail_under: Annotated[
-        float | None,
-        typer.Option(
-            "--fail-under",
-            help="Exit 4 when the mean score of all judged responses is below this (a CI gate).",
-        ),
-    ] = None,
+    fail_under: FailUnderOption = None,
     model: ModelOption = None,
     *,
     backend_choice: BackendChoice,
@@ -111,58 +112,53 @@ def score(
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         _report(error)
-    backend, identity, _ = open_backend(
-        backend_choice, model, config, settings, local_flags=engine.local_only()
-    )
+    backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
     fingerprint = Fingerprint.of(identity, settings)
     items, kept = read.items, []
     if earlier is not None:
-        resumption = resume(read.items, principles, earlier.records, fingerprint)
-        items, kept = resumption.todo, resumption.kept
+        resumption = resume(items, principles, earlier.records, fingerprint)
         if gate:
-            gate.add(*kept)
+            gate.add(*resumption.kept)
         _report_resumption(output, earlier, resumption)
+        items, kept = resumption.todo, resumption.kept
     cache = None if no_cache else ResultCache.open()
-    judged = failed = from_cache = 0
-    interrupted = False
     started = time.perf_counter()
     with _writing_to(output), ExitStack() as stack:
         writer = _open_writer(fmt, output, stack, earlier, kept)
         progress = stack.enter_context(item_progress(stderr, len(items)))
-        try:
-            for outcome in judge_items(
-                backend, items, principles, fingerprint=fingerprint, cache=cache
-            ):
-                if isinstance(outcome, InputError):
-                    failed += 1
-                    _report(outcome)
-                else:
-                    judged += 1
-                    from_cache += sum(j.timings.cached for j in outcome.judgments)
-                    if gate:
-                        gate.add(result_record(outcome))
-                    with _interrupts_held():
-                        writer.write(outcome)
-                progress.advance()
-        except KeyboardInterrupt:
-            interrupted = True
-        with _interrupts_held():
-            writer.close()
+        tally = write_results(
+            writer,
+            backend,
+            items,
+            principles,
+            fingerprint=fingerprint,
+            cache=cache,
+            on_error=_report,
+            on_item=progress.advance,
+            on_result=_grading(gate),
+        )
+        with interrupts_held():
             stack.close()  # a JSON file is put in place here
     backend.close()
     if cache is not None:
         cache.close()
-    elapsed = time.perf_counter() - started
-    summary = f"judged {judged} item(s) in {elapsed:.1f} s"
-    if from_cache:
-        summary += f"; {from_cache} judgment(s) from the cache"
-    if interrupted:
-        left = len(items) - judged - failed
-        summary = f"interrupted: {summary}; {left} of {len(items)} not judged"
-    failed += len(read.errors)
+    _summarize(tally, time.perf_counter() - started, len(read.errors), output, gate)
+
+
+def _summarize(
+    tally: Tally, elapsed: float, unread: int, output: Path | None, gate: ScoreGate | None
+) -> None:
+    """The run's one-line summary on stderr, then its exit: 130 interrupted, 1 items failed,
+    4 mean score below --fail-under."""
+    summary = f"judged {tally.judged} item(s) in {elapsed:.1f} s"
+    if tally.from_cache:
+        summary += f"; {tally.from_cache} judgment(s) from the cache"
+    if tally.interrupted:
+        summary = f"interrupted: {summary}; {tally.left} of {tally.todo} not judged"
+    failed = tally.failed + unread
     summary += f"; {failed} failed" if failed else ""
     stderr.print(summary + (f"; {gate.summary()}" if gate else ""), style="dim", markup=False)
-    if interrupted:
+    if tally.interrupted:
         if output is not None:
             stderr.print(
                 f"to continue: {_resume_command()}", markup=False, highlight=False, soft_wrap=True
@@ -172,6 +168,11 @@ def score(
         raise typer.Exit(EXIT_ITEMS_FAILED)
     if gate and not gate.passed:
         raise typer.Exit(EXIT_BELOW_THRESHOLD)
+
+
+def _grading(gate: ScoreGate | None) -> Callable[[ItemResult], None]:
+    """What --fail-under counts of each judged item: its record's scores (none without it)."""
+    return (lambda result: gate.add(result_record(result))) if gate else (lambda result: None)
 
 
 def _candidates(file: str | None, prompt: str | None, responses: list[str]) -> ReadResult:
@@ -239,10 +240,7 @@ def _open_writer(
     if fmt == "table":
         text = stack.enter_context(output.open("w", encoding="utf-8"))
         return TableWriter(plain_console(file=text, width=100, color_system=None))
-    if fmt == "json":
-        return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
-    stream = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
-    return make_writer(fmt, stack.enter_context(stream), stdout)
+    return open_result_file(output, fmt, stack, earlier, kept)
 
 
 @contextmanager
@@ -255,19 +253,6 @@ def _writing_to(output: Path | None) -> Iterator[None]:
             raise
         where = output or "<stdout>"
         raise UsageError(f"{where}: cannot write: {exc.strerror or exc}") from None
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C waits for the end of the block, so a result is never half written."""
-    caught: list[tuple[int, object]] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum, frame)))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(*caught[0])
 
 
 def _resume_command() -> str:

@@ -10,8 +10,9 @@ import typer
 
 from rajudge.cli.console import stderr
 from rajudge.cli.flag_groups import with_flag_groups
-from rajudge.cli.options import EngineFlags, ModelOption, load_backend
+from rajudge.cli.options import EngineFlags, ModelOption, print_notice
 from rajudge.config import Config, load_config
+from rajudge.engine.load import open_backend
 from rajudge.errors import UsageError
 from rajudge.judge import Judge
 from rajudge.serve import make_server, open_to_all
@@ -94,7 +95,7 @@ def serve(
     config = load_config()
     settings = engine.settings(config)
     limits = bounds.limits(config)
-    backend, _ = load_backend(model, config, settings)
+    backend = open_backend(model, settings, config, on_demo=print_notice).backend
     judge = Judge(backend=backend)
     try:
         try:

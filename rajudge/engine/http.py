@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
-from rajudge.engine.base import EngineSettings, check_settings, readable_rationale
+from rajudge.engine.base import Job, readable_rationale
 from rajudge.engine.http_answer import BadAnswer, ServerAnswer, answer_schema, read_answer
 from rajudge.engine.http_client import Rejected, ServerClient, ServerSettings, in_flight
-from rajudge.errors import BackendError, ServerItemError
-from rajudge.protocol import judge_messages, masked_order
+from rajudge.errors import BackendError, InputError, ServerItemError
+from rajudge.judging.protocol import judge_messages, masked_order
+from rajudge.judging.scoring import rank
 from rajudge.records import Item, Judgment, Principle, Timings
-from rajudge.scoring import rank
-
-T = TypeVar("T")
-R = TypeVar("R")
+from rajudge.settings import EngineSettings, check_settings
 
 TOP_LOGPROBS = 20  # the most OpenAI and vLLM (default --max-logprobs) allow
 _FORMATS = ("json_schema", "json_object", "none")  # response_format kinds, best first
@@ -45,7 +43,7 @@ _CHARS_PER_TOKEN = 4  # rationale budget in characters, from --rationale-tokens
 class OpenAIBackend:
     """Judges items with a model served behind an OpenAI-compatible HTTP API.
 
-    Safe to call from several threads: `judge_many` keeps up to `concurrency` requests in flight.
+    Safe to call from several threads: `judge_jobs` keeps up to `concurrency` requests in flight.
     """
 
     def __init__(self, server: ServerSettings, settings: EngineSettings) -> None:
@@ -79,17 +77,27 @@ class OpenAIBackend:
                 return self._judgment(item, principle, order, answer, started)
         raise ServerItemError(where, f"the server's answer broke the score schema twice: {problem}")
 
-    def judge_many(self, items: Iterable[T], judge: Callable[[T], R]) -> Iterator[R]:
-        """`judge(item)` for each item, up to `concurrency` at once; results in input order.
+    @property
+    def batch_size(self) -> int:
+        return self.concurrency
 
-        `judge` is what a run does per item (it calls this backend's `judge` once per
-        principle). Items are read from `items` only as request slots free up.
-        """
-        return in_flight(items, judge, self.concurrency)
+    def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
+        """Each job's judgment or item error, up to `concurrency` requests at once, in order."""
+        return list(in_flight(jobs, self._judge_job, self.concurrency))
+
+    def too_long(self, item: Item, principle: Principle) -> InputError | None:
+        """Always None: only the server knows its tokenizer, so it tells (per item)."""
+        return None
 
     def close(self) -> None:
         """Stop retrying: requests still in flight end at their timeout."""
         self._client.close()
+
+    def _judge_job(self, job: Job) -> Judgment | InputError:
+        try:
+            return self.judge(job.item, job.principle, job.order)
+        except InputError as exc:
+            return exc
 
     # -- requests ---------------------------------------------------------------------------
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rajudge.engine.chat import THINK_CLOSE, THINK_OPEN
-from rajudge.protocol import masked_name
+from rajudge.judging.protocol import masked_name
+from rajudge.judging.scoring import distribution
 from rajudge.records import SCORE_LEVELS, DistributionSource
-from rajudge.scoring import distribution
 
 
 class BadAnswer(Exception):

@@ -2,8 +2,8 @@
 
 Per judgment: render the model's chat template around the RewardAnything messages, reuse the
 prefix already in the KV cache, optionally think within a token budget, then decode the answer
-skeleton (rajudge.scoring) reading the score-token probabilities at each slot. Up to `parallel`
-judgments run together, one sequence each (rajudge.engine.sequences).
+skeleton (rajudge.judging.scoring) reading the score-token probabilities at each slot. Up to
+`parallel` judgments run together, one sequence each (rajudge.engine.sequences).
 """
 
 from __future__ import annotations
@@ -21,14 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
-from rajudge.config import default_threads
-from rajudge.engine.base import (
-    DEFAULT_MAX_CTX,
-    EngineSettings,
-    Job,
-    check_settings,
-    readable_rationale,
-)
+from rajudge.engine.base import Job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import generate
 from rajudge.engine.prompt_tokens import PromptTokenizer
@@ -40,10 +33,11 @@ from rajudge.errors import (
     ModelError,
     UsageError,
 )
-from rajudge.gguf import read_metadata
-from rajudge.protocol import judge_messages, masked_order
+from rajudge.judging.protocol import judge_messages, masked_order
+from rajudge.judging.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
+from rajudge.models.gguf import read_metadata
 from rajudge.records import Item, Judgment, Principle, Timings
-from rajudge.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
+from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, default_threads
 
 _RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
@@ -123,6 +117,10 @@ class LlamaBackend:
         except (ModelError, UsageError):
             self.close()
             raise
+
+    @property
+    def batch_size(self) -> int:
+        return self.settings.parallel
 
     def judge(
         self, item: Item, principle: Principle, order: Sequence[str] | None = None

@@ -1,4 +1,4 @@
-"""Score records (JSONL schema 1, see rajudge.output) read back as the items a report shows.
+"""Score records (JSONL schema 1, see rajudge.output.schema) read back as the items a report shows.
 
 Each line is checked as far as the page relies on it, so a hand-edited or foreign line becomes
 one "file:line: what is wrong" error, never a broken page; the other lines are still shown.

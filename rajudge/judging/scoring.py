@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from rajudge.errors import ModelError
-from rajudge.protocol import masked_name
+from rajudge.judging.protocol import masked_name
 from rajudge.records import SCORE_LEVELS, Judgment, ResponseScore, Timings
 
 

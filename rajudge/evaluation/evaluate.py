@@ -18,14 +18,15 @@ from typing import Any
 
 import orjson
 
-from rajudge import metrics, protocol
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError, UsageError
+from rajudge.evaluation import metrics
+from rajudge.judging import protocol
+from rajudge.judging.scoring import combine
 from rajudge.read import parse_lines
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_groups
-from rajudge.scoring import combine
 
 
 @dataclass(frozen=True)

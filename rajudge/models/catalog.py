@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rajudge.config import Config, config_path, data_dir
 from rajudge.errors import ModelError
-from rajudge.gguf import GGUFInfo, read_metadata
-from rajudge.tied import repeated_output_parameters
+from rajudge.models.gguf import GGUFInfo, read_metadata
+from rajudge.models.tied import repeated_output_parameters
 
 MODEL_ENV = "RAJUDGE_MODEL"
 MODELS_DIR_ENV = "RAJUDGE_MODELS_DIR"

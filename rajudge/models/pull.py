@@ -2,8 +2,8 @@
 
 A download goes to `NAME.gguf.part` next to its destination. An interrupted one is continued
 from where it stopped (an HTTP Range request) the next time; a finished one is read as GGUF
-(rajudge.gguf) and only then renamed into place, so the models folder never holds half a model
-or an error page. Plain urllib: a Hugging Face `resolve` URL is a plain HTTPS download.
+(rajudge.models.gguf) and only then renamed into place, so the models folder never holds half a
+model or an error page. Plain urllib: a Hugging Face `resolve` URL is a plain HTTPS download.
 
 A hub token ($HF_TOKEN, else the file the hub's own CLI writes at login) goes to the hub only:
 urllib would carry it to any host a redirect names, and Hugging Face redirects file downloads
@@ -18,15 +18,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from importlib.metadata import version
 from pathlib import Path
 from typing import IO
 from urllib.error import HTTPError, URLError
 from urllib.parse import quote, unquote, urlsplit
 from urllib.request import HTTPRedirectHandler, Request, build_opener
 
-from rajudge import __version__
 from rajudge.errors import ModelError, UsageError
-from rajudge.gguf import read_metadata
+from rajudge.models.gguf import read_metadata
 
 HUB_ENV = "RAJUDGE_HUB_URL"
 DEFAULT_HUB = "https://huggingface.co"
@@ -163,7 +163,7 @@ def pull(url: str, folder: Path, progress: Progress | None = None) -> Pulled:
 
 def _download(url: str, part: Path, offset: int, progress: Progress | None) -> tuple[int, int]:
     """Fetch `url` into `part` from byte `offset` on: (bytes kept from before, bytes fetched)."""
-    headers = {"User-Agent": f"rajudge/{__version__}"}
+    headers = {"User-Agent": f"rajudge/{version('rajudge')}"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     token = hub_token()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rajudge.gguf import GGUFInfo, Tensor, tensor_type
+from rajudge.models.gguf import GGUFInfo, Tensor, tensor_type
 
 _EMBEDDING, _OUTPUT = "token_embd.weight", "output.weight"
 _ROWS = 16  # rows compared, spread over the vocabulary

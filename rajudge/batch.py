@@ -1,0 +1,134 @@
+"""A scoring run into an output, as `rajudge score` and `Judge.score_file` make one.
+
+Two promises hold whoever calls: an earlier output is continued, not redone (--resume: records
+of the same items under the same settings stay, the rest are judged and appended), and a
+result is never half written (Ctrl-C waits for the record being written, then the run ends
+with what is done, ready to be continued).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rajudge.cache import Fingerprint, ResultCache
+from rajudge.engine.base import Backend
+from rajudge.errors import InputError
+from rajudge.output.files import ResultWriter, open_result_file, read_earlier
+from rajudge.records import Item, ItemResult, Principle
+from rajudge.run import Resumption, judge_items, resume
+
+
+@dataclass
+class Tally:
+    """How a run went: how many items it had to judge, and what became of them."""
+
+    todo: int
+    judged: int = 0
+    failed: int = 0
+    from_cache: int = 0  # judgments, not items
+    interrupted: bool = False
+
+    @property
+    def left(self) -> int:
+        """Items not judged because the run was interrupted."""
+        return self.todo - self.judged - self.failed
+
+
+def write_results(
+    writer: ResultWriter,
+    backend: Backend,
+    items: Sequence[Item],
+    principles: Sequence[Principle],
+    *,
+    fingerprint: Fingerprint | None = None,
+    cache: ResultCache | None = None,
+    on_error: Callable[[InputError], None] = lambda error: None,
+    on_item: Callable[[], None] = lambda: None,
+    on_result: Callable[[ItemResult], None] = lambda result: None,
+) -> Tally:
+    """Judge `items` into `writer`, then close it; Ctrl-C ends the run between two records.
+
+    `on_error` hears of each item that failed, `on_result` of each judged, `on_item` of each
+    item done either way.
+    """
+    tally = Tally(todo=len(items))
+    try:
+        outcomes = judge_items(backend, items, principles, fingerprint=fingerprint, cache=cache)
+        for outcome in outcomes:
+            if isinstance(outcome, InputError):
+                tally.failed += 1
+                on_error(outcome)
+            else:
+                tally.judged += 1
+                tally.from_cache += sum(j.timings.cached for j in outcome.judgments)
+                on_result(outcome)
+                with interrupts_held():
+                    writer.write(outcome)
+            on_item()
+    except KeyboardInterrupt:
+        tally.interrupted = True
+    with interrupts_held():
+        writer.close()
+    return tally
+
+
+def score_file(
+    backend: Backend,
+    items: Sequence[Item],
+    principles: Sequence[Principle],
+    output: Path,
+    *,
+    resume_output: bool = False,
+    fingerprint: Fingerprint | None = None,
+    cache: ResultCache | None = None,
+    on_error: Callable[[InputError], None] = lambda error: None,
+) -> tuple[Tally, Resumption | None]:
+    """Judge `items` into `output`: JSON Lines, or one JSON array if it ends in `.json`.
+
+    With `resume_output`, the records `output` already holds for these items under these
+    settings stay and only the other items are judged (what was done is the Resumption).
+    """
+    fmt = "json" if output.suffix == ".json" else "jsonl"
+    fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
+    earlier = read_earlier(output, fmt) if resume_output else None
+    resumed = None if earlier is None else resume(items, principles, earlier.records, fingerprint)
+    todo = items if resumed is None else resumed.todo
+    with ExitStack() as stack:
+        kept = [] if resumed is None else resumed.kept
+        writer = open_result_file(output, fmt, stack, earlier, kept)
+        tally = write_results(
+            writer,
+            backend,
+            todo,
+            principles,
+            fingerprint=fingerprint,
+            cache=cache,
+            on_error=on_error,
+        )
+        with interrupts_held():
+            stack.close()  # a JSON file is put in place here
+    return tally, resumed
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C waits for the end of the block, so a result is never half written.
+
+    Only the main thread receives signals; elsewhere the block just runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, object]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])

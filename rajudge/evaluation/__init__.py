@@ -1,0 +1,1 @@
+"""Measuring a judge against labelled data (`rajudge eval`): the run, its metrics, its chart."""

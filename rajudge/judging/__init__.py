@@ -1,0 +1,1 @@
+"""The judging core: principles, the RewardAnything prompt (protocol), reading scores (scoring)."""

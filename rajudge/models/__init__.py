@@ -1,0 +1,1 @@
+"""Model files: which GGUF judges (catalog), their headers (gguf, tied), downloads (pull)."""
