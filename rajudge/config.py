@@ -32,6 +32,7 @@ class Config:
     n_gpu_layers: int | None = None  # -1: all layers
     ctx: int | None = None
     parallel: int | None = None  # judgments decoded together (llama backend)
+    permutations: int | None = None  # presentation orders averaged into each verdict
     mode: Mode | None = None
     reasoning_budget: int | None = None
     seed: int | None = None

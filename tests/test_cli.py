@@ -291,3 +291,23 @@ def test_text_from_users_and_files_prints_as_it_is_in_tables_as_wide_as_they_nee
     (demo,) = [line for line in lines if line.startswith("demo ")]
     assert "SmolLM2-135M-Instruct.Q4_1.gguf" in demo and demo.rstrip().endswith("built-in")
     assert max(len(line.rstrip()) for line in lines) > 80
+
+
+def test_permutations_average_orders_from_the_flag_and_are_bounded_in_the_config(
+    run: Run, tmp_path: Path
+) -> None:
+    write_lines(tmp_path / "in.jsonl", GROUPED)
+    done = run("score", "in.jsonl", "-p", "concise", "--permutations", "3", "-f", "jsonl", *FAST)
+    assert done.returncode == 0, done.stderr
+    pair, three = (record["judgments"][0] for record in jsonl(done.stdout))
+    assert pair["consistency"] in (0.0, 0.5, 1.0)  # a pair has two orders, whatever K asks
+    assert three["consistency"] in (0.0, 0.3333, 0.6667, 1.0)  # three responses, three orders
+    once = run("score", "in.jsonl", "-p", "concise", "-f", "jsonl", *FAST)
+    assert "consistency" not in jsonl(once.stdout)[0]["judgments"][0]
+
+    config = tmp_path / "config" / "rajudge" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("permutations: 0\n")
+    refused = run("score", "in.jsonl", "-p", "concise", *FAST)
+    assert refused.returncode == 2
+    assert "config.yaml: permutations: expected an integer >= 1, got 0" in refused.stderr

@@ -56,13 +56,13 @@ SERVER_ITEMS = [
         responses={"right": "42", "wordy": "Twelve plus thirty is forty-two.", "wrong": "32"},
     ),
 ]
-# How far the server's judgments may be from the local engine's. Both read the same model's
-# probabilities of the five score tokens after the same prompt tokens, but the server lets the
-# model choose how the JSON before each score is tokenized (` {` + `"` where rajudge writes
-# ` {"`), which moves the demo model's probabilities: by up to 0.24 per score and 0.27 in
-# expected score, measured over 26 responses (LLMBar pairs and short items like these). A
-# mix-up of names, slots or tokens moves them by far more (0.9 for two swapped responses).
-PROBABILITY_TOLERANCE = 0.3
+# How far the server's expected scores may be from the local engine's. Both read the same
+# model's probabilities of the five score tokens after the same prompt tokens, but the server
+# lets the model choose how the JSON before each score is laid out and tokenized, where rajudge
+# writes the instructions' layout, which moves the demo model's probabilities (by up to 0.27 in
+# expected score over 26 responses with the one-line layout; up to 0.37 per probability with
+# the laid-out one). A mix-up of names, slots or tokens moves them by far more (0.9 for two
+# swapped responses).
 EXPECTED_TOLERANCE = 0.5
 
 
@@ -138,10 +138,13 @@ def rajudge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_score_through_a_real_server_agrees_with_the_local_engine(
     llama_server: str, demo_model: Path, tmp_path: Path
 ) -> None:
-    """Same protocol, same schema, log-probability distributions close to the local ones.
+    """Same protocol and prompt, real log-probabilities, expected scores close to the local ones.
 
     llama-cpp-python's server refuses response_format json_schema, so this also shows the
-    request stepping down to its json_object + schema form.
+    request stepping down to its json_object + schema form. The schema's grammar lets the model
+    lay the JSON out as it likes, while the local engine writes the instructions' layout
+    (`{\n  "scores": {`), so the digit probabilities are read after other tokens and only the
+    expected scores are compared, not each probability.
     """
     candidates = tmp_path / "items.jsonl"
     records = [{"id": i.id, "prompt": i.prompt, "responses": i.responses} for i in SERVER_ITEMS]
@@ -179,9 +182,6 @@ def test_score_through_a_real_server_agrees_with_the_local_engine(
         assert theirs["timings"]["prompt_tokens"] == ours.timings.prompt_tokens  # same prompt
         for mine in ours.responses:
             served = theirs["responses"][mine.name]
-            pairs = zip(served["distribution"], mine.distribution, strict=True)
-            gaps = [abs(a - b) for a, b in pairs]
-            assert max(gaps) <= PROBABILITY_TOLERANCE, (record["id"], mine.name)
             assert abs(served["expected"] - mine.expected) <= EXPECTED_TOLERANCE
             assert sum(served["distribution"]) == pytest.approx(1.0, abs=1e-3)
             assert 0.0 < max(served["distribution"]) < 1.0  # read from log-probabilities

@@ -60,9 +60,6 @@ LimitOption = Annotated[
 SwapOption = Annotated[
     bool, typer.Option(help="Judge pairs in both orders; report swap consistency.")
 ]
-PermutationsOption = Annotated[
-    int, typer.Option(help="Judge in this many balanced orders (pairs: 2 is both) and average.")
-]
 ContrastOption = Annotated[
     str | None,
     typer.Option(
@@ -88,7 +85,6 @@ def evaluate(
     principle: PrincipleOption = None,
     limit: LimitOption = None,
     swap: SwapOption = False,
-    permutations: PermutationsOption = 1,
     contrast: ContrastOption = None,
     min_length_ratio: LengthRatioOption = None,
     output: OutputOption = None,
@@ -118,7 +114,7 @@ def evaluate(
         _run, opened.backend, fingerprint=Fingerprint.of(opened.identity, settings), cache=cache
     )
     try:
-        predictions, failed = run(items, swap=swap, permutations=permutations)
+        predictions, failed = run(items, swap=swap, permutations=settings.permutations)
         summary = report(predictions, failed=failed + len(errors), seed=settings.seed)
         summary["setup"] = {
             "data": data,
@@ -128,7 +124,7 @@ def evaluate(
             "seed": settings.seed,
             "limit": limit,
             "swap": swap,
-            "permutations": permutations,
+            "permutations": settings.permutations,
             "demo_model": opened.is_demo,
         }
         if contrast is not None:

@@ -87,6 +87,14 @@ ParallelOption = Annotated[
         "stream; changes speed and memory, never scores. 1 judges one at a time.",
     ),
 ]
+PermutationsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--permutations",
+        help="Judge each item in this many presentation orders, balanced over positions, and "
+        "average them (a pair: 2 is both orders). Default 1.",
+    ),
+]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed of the response shuffle.")]
 ReasoningBudgetOption = Annotated[
     int | None,
@@ -113,6 +121,7 @@ class EngineFlags:
     n_gpu_layers: GpuLayersOption = None
     ctx: CtxOption = None
     parallel: ParallelOption = None
+    permutations: PermutationsOption = None
     seed: SeedOption = None
     reasoning_budget: ReasoningBudgetOption = None
     rationale_tokens: RationaleTokensOption = None
