@@ -197,6 +197,7 @@ def test_eval_command_writes_report_predictions_and_picture(two_pairs: Path) -> 
     assert done.returncode == 0, done.stderr
     summary = json.loads((two_pairs / "out/report.json").read_text())
     assert summary["pairs"]["n"] == 2 and "swap_consistent" in summary["pairs"]
+    assert "accuracy_averaged" in summary["pairs"]  # what score --permutations 2 decides
     assert summary["contrast"]["pairs"] == 2
     assert summary["setup"]["demo_model"] is True
     assert len((two_pairs / "out/predictions.jsonl").read_text().splitlines()) == 2
@@ -204,7 +205,7 @@ def test_eval_command_writes_report_predictions_and_picture(two_pairs: Path) -> 
     assert "accuracy" in done.stdout and "not a real judge" in done.stderr
     # piped, the table takes the width it needs: each row whole on one line, every CI on it
     (row,) = [line for line in done.stdout.splitlines() if line.startswith("harmless")]
-    assert row.count("[") == 4, done.stdout
+    assert row.count("[") == 5, done.stdout  # accuracy, by score, by expected, swap, averaged
 
 
 def test_an_output_folder_that_cannot_be_made_stops_eval_before_the_model_loads(
