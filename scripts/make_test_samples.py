@@ -1,6 +1,6 @@
 """Write the small labelled samples the tests read, from the shared development sets.
 
-    python tests/data/make_samples.py ../shared/datasets
+    python scripts/make_test_samples.py ../shared/datasets
 
 Seeded, so running it again writes the same files. Each sample takes a few short pairs per
 subset (at most `MAX_CHARS` characters per line, so the real-engine tests stay quick). The
@@ -18,7 +18,8 @@ import orjson
 SEED = 15
 MAX_CHARS = 1500
 PER_SUBSET = {"llmbar": 2, "hhh": 2}  # pairs per subset: 10 LLMBar lines, 8 HHH lines
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "tests" / "data"
 
 
 def sample(source: Path, per_subset: int, rng: random.Random) -> list[bytes]:
@@ -35,8 +36,8 @@ def main(datasets: Path) -> None:
     rng = random.Random(SEED)
     for name, per_subset in PER_SUBSET.items():
         lines = sample(datasets / f"{name}.jsonl", per_subset, rng)
-        (HERE / f"{name}-sample.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+        (SAMPLES / f"{name}-sample.jsonl").write_bytes(b"\n".join(lines) + b"\n")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else HERE.parents[2] / "shared" / "datasets"))
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else REPO.parent / "shared" / "datasets"))
