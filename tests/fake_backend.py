@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rajudge.batch import score_file
-from rajudge.engine.base import Job
+from rajudge.engine.base import Job, judge_one_job
 from rajudge.errors import ContextOverflowError, InputError
 from rajudge.judging.principles import resolve
 from rajudge.judging.protocol import masked_order
@@ -53,10 +53,7 @@ class FakeBackend:
     def judge(
         self, item: Item, principle: Principle, order: Sequence[str] | None = None
     ) -> Judgment:
-        (outcome,) = self.judge_jobs([Job(item, principle, tuple(order) if order else None)])
-        if isinstance(outcome, InputError):
-            raise outcome
-        return outcome
+        return judge_one_job(self, item, principle, order)
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
         assert not self.closed, "judging with a closed backend"

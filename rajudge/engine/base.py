@@ -56,6 +56,16 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def judge_one_job(
+    backend: Backend, item: Item, principle: Principle, order: Sequence[str] | None
+) -> Judgment:
+    """`judge` for a backend whose work is `judge_jobs`: one job, its InputError raised."""
+    (outcome,) = backend.judge_jobs([Job(item, principle, tuple(order) if order else None)])
+    if isinstance(outcome, InputError):
+        raise outcome
+    return outcome
+
+
 def readable_rationale(text: str, order: Sequence[str]) -> str:
     """The judge's rationale or thinking as the user reads it: whole sentences, and the real
     names of responses presented in `order` where the judge wrote their masked names."""

@@ -21,7 +21,7 @@ from types import ModuleType
 
 import numpy as np
 
-from rajudge.engine.base import Job, readable_rationale
+from rajudge.engine.base import Job, judge_one_job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import generate
 from rajudge.engine.prompt_tokens import PromptTokenizer
@@ -125,10 +125,7 @@ class LlamaBackend:
     def judge(
         self, item: Item, principle: Principle, order: Sequence[str] | None = None
     ) -> Judgment:
-        (outcome,) = self.judge_jobs([Job(item, principle, tuple(order) if order else None)])
-        if isinstance(outcome, InputError):
-            raise outcome
-        return outcome
+        return judge_one_job(self, item, principle, order)
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
         """Judge `jobs`, up to `parallel` at a time in one batch; outcomes in job order.
