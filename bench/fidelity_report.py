@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass
 
 from bench.jobs import Json
+from rajudge.judging.protocol import unmask
 from rajudge.judging.scoring import skeleton_text
 
 _STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
@@ -118,7 +119,9 @@ def _cause(row: Json, dist: list[float]) -> str:
     thinking = row["rajudge"]["thinking"]
     if row["reference"]["parsed_text"].startswith("<think>"):
         theirs = row["reference"]["parsed_text"][len("<think>\n") :].split("</think>", 1)[0]
-        if theirs.strip()[: len(thinking)] != thinking.strip():
+        # rajudge's thinking is stored unmasked (real names), as users read it
+        theirs = unmask(theirs, row["order"])
+        if theirs.strip()[: len(thinking.strip())] != thinking.strip():
             return "the two thinking texts differ, so the scores follow different reasoning"
     if not text.startswith(_SKELETON_HEAD):
         return f"the free answer lays the JSON out differently: {_head(text)}"

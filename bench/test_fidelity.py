@@ -67,6 +67,16 @@ def test_each_disagreement_names_its_cause() -> None:
     assert "thinking texts differ" in miss["cause"]
 
 
+def test_the_same_thinking_masked_and_unmasked_is_not_a_difference() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    row = _row(
+        "<think>\nmodel-1 is better than model-2</think>" + LAID_OUT, parsed, {"a": 5, "b": 2}
+    )
+    row["rajudge"]["thinking"] = "a is better than b"
+    (miss,) = summarize([row])["disagreements"]
+    assert "thinking texts differ" not in miss["cause"]
+
+
 def test_render_gives_a_column_per_mode() -> None:
     parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
     result = {
