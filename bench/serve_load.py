@@ -201,7 +201,8 @@ def start_server(options: argparse.Namespace) -> Server:
 
 
 def stop(server: Server) -> int:
-    server.process.send_signal(signal.SIGINT)
+    # SIGTERM, as a service manager stops it: SIGINT is ignored in a shell's background job
+    server.process.send_signal(signal.SIGTERM)
     try:
         code = server.process.wait(timeout=120)
     except subprocess.TimeoutExpired:

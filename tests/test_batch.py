@@ -11,7 +11,7 @@ import dataclasses
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -114,6 +114,15 @@ def test_the_python_api_resumes_too(tmp_path: Path) -> None:
     assert [r["id"] for r in records(out)] == [item.id for item in ITEMS]
 
 
+@pytest.fixture
+def ctrl_c_raises() -> Iterator[None]:
+    """Python's own Ctrl-C handler, even where a shell started the tests with SIGINT ignored."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("ctrl_c_raises")
 def test_ctrl_c_inside_a_held_block_waits_for_its_end() -> None:
     finished = []
     with pytest.raises(KeyboardInterrupt), interrupts_held():
