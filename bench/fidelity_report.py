@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 from dataclasses import dataclass
@@ -116,19 +117,46 @@ def _cause(row: Json, dist: list[float]) -> str:
         return "the free generation never closed its thinking; its JSON came from inside it"
     if not _starts_with_scores(row):
         return f"the free answer does not start with the score JSON: {_head(text)}"
-    thinking = row["rajudge"]["thinking"]
-    if row["reference"]["parsed_text"].startswith("<think>"):
-        theirs = row["reference"]["parsed_text"][len("<think>\n") :].split("</think>", 1)[0]
-        # rajudge's thinking is stored unmasked (real names), as users read it
-        theirs = unmask(theirs, row["order"])
-        if theirs.strip()[: len(thinking.strip())] != thinking.strip():
-            return "the two thinking texts differ, so the scores follow different reasoning"
+    if shared_thinking(row) is not None:
+        return _parting(row)
     if not text.startswith(_SKELETON_HEAD):
         return f"the free answer lays the JSON out differently: {_head(text)}"
     top = sorted(dist, reverse=True)
     if top[0] - top[1] < _NEAR_TIE:
         return f"near tie in the model's own probabilities ({top[0]:.2f} vs {top[1]:.2f})"
     return "unexplained"
+
+
+def shared_thinking(row: Json) -> int | None:
+    """How many characters the two thinkings share before they part; None where they do not
+    part (rajudge's thinking, which may stop at its budget, begins the reference's)."""
+    if not row["reference"]["parsed_text"].startswith("<think>"):
+        return None
+    theirs = row["reference"]["parsed_text"][len("<think>\n") :].split("</think>", 1)[0]
+    # rajudge's thinking is stored unmasked (real names), as users read it
+    theirs, ours = unmask(theirs, row["order"]).strip(), row["rajudge"]["thinking"].strip()
+    shared = next((i for i, (a, b) in enumerate(zip(theirs, ours, strict=False)) if a != b), None)
+    if shared is None and len(ours) > len(theirs):
+        return len(theirs)
+    return shared
+
+
+def _parting(row: Json) -> str:
+    parting = row["reference"].get("parting")
+    cause = "the two greedy thinkings part, so the scores follow different reasoning"
+    if parting is None:
+        return cause + " (bench.fidelity_ties shows where)"
+    (first, p1), (second, p2) = parting["top2"]
+    return (
+        f"{cause}: at thinking token {parting['step']} the model's two most likely tokens, "
+        f"`{first!r}` and `{second!r}`, are {parting['gap']:.3f} apart in log-probability"
+        f" ({_percent(p1)} vs {_percent(p2)})"
+        + ("" if parting["replay_identical"] else "; the replay did not reproduce the reference")
+    )
+
+
+def _percent(logprob: float) -> str:
+    return f"{100 * math.exp(logprob):.1f}%"
 
 
 def _head(text: str) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench.fidelity_report import render, summarize
+from bench.fidelity_report import render, shared_thinking, summarize
+from bench.fidelity_ties import parting_step
 from bench.jobs import Json
 
 # rajudge's answer is laid out as the system prompt's example; a model may write one line
@@ -64,7 +65,7 @@ def test_each_disagreement_names_its_cause() -> None:
     thinking = _row("<think>\nhmm</think>" + LAID_OUT, parsed, {"a": 5, "b": 2})
     thinking["rajudge"]["thinking"] = "something else"
     (miss,) = summarize([thinking])["disagreements"]
-    assert "thinking texts differ" in miss["cause"]
+    assert "thinkings part" in miss["cause"]
 
 
 def test_the_same_thinking_masked_and_unmasked_is_not_a_difference() -> None:
@@ -74,7 +75,7 @@ def test_the_same_thinking_masked_and_unmasked_is_not_a_difference() -> None:
     )
     row["rajudge"]["thinking"] = "a is better than b"
     (miss,) = summarize([row])["disagreements"]
-    assert "thinking texts differ" not in miss["cause"]
+    assert "thinkings part" not in miss["cause"]
 
 
 def test_render_gives_a_column_per_mode() -> None:
@@ -89,3 +90,14 @@ def test_render_gives_a_column_per_mode() -> None:
     page = render(result)
     assert "| | fast |" in page
     assert "| integer scores agree, all parsed | 2/2 (100.0%) |" in page
+
+
+def test_the_parting_token_is_found_through_masked_names() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    row = _row("<think>\nThe model-1 is better</think>" + LAID_OUT, parsed, {"a": 5, "b": 2})
+    row["rajudge"]["thinking"] = "The a is worse"
+    shared = shared_thinking(row)
+    assert shared == len("The a is ")
+    assert parting_step(["The", " model", "-", "1", " is", " better"], ["a", "b"], shared) == 5
+    row["rajudge"]["thinking"] = "The a is"  # stopped at its budget: a beginning, not a parting
+    assert shared_thinking(row) is None

@@ -1,0 +1,114 @@
+"""`python -m bench.fidelity_ties RESULTS.json`: where and why two greedy thinkings part.
+
+In reasoning mode both contenders decode greedily from identical prompt tokens, so their
+thinking texts can only part where the model's two most likely next tokens are so close that
+the two evaluation paths (llama-cpp-python's prompt chunks and single sequence; rajudge's
+shared trunk, tails and batch) round them into a different order. This replays the reference's
+free generation with the top two log-probabilities of every token and records, for every
+reasoning row whose thinking differs from rajudge's, the token where the texts part and the
+gap between those two log-probabilities. The results file gains `reference.parting` per row;
+bench/FIDELITY.md is rendered again from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench import fidelity_report
+from bench.fidelity import CTX, Case, sample_pairs
+from bench.jobs import Json, read_json, write_json
+from bench.spawn import REPO
+from rajudge.config import load_config
+from rajudge.judging.protocol import judge_messages, unmask
+from rajudge.models.catalog import resolve_model
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+
+def parting_step(tokens: list[str], order: list[str], shared: int) -> int:
+    """The index of the first generated token whose text goes beyond the `shared` characters
+    both thinkings have in common (counted unmasked and without leading space, as compared).
+
+    A text ending inside a masked name (`model-`) is not yet a prefix of the unmasked whole,
+    so the name's last token is the one that counts.
+    """
+    whole = unmask("".join(tokens), order).lstrip()
+    text = ""
+    for step, token in enumerate(tokens):
+        text += token
+        read = unmask(text, order).lstrip()
+        if len(read) > shared and whole.startswith(read):
+            return step
+    return len(tokens)
+
+
+def annotate(result: Json, threads: int) -> int:
+    """Replay every reasoning row whose thinking parts from rajudge's; returns how many."""
+    from llama_cpp import Llama
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    rows = [r for r in result["modes"].get("reasoning", []) if fidelity_report.shared_thinking(r)]
+    settings = result["settings"]
+    items = {i.id: i for i in sample_pairs(settings["reasoning_pairs"], settings["seed"])}
+    model = resolve_model(result["model"], load_config())
+    llm = Llama(str(model.path), n_ctx=CTX, n_threads=threads, n_threads_batch=threads,
+                seed=0, logits_all=True, verbose=False)  # fmt: skip
+    formatter = Jinja2ChatFormatter(
+        template=llm.metadata["tokenizer.chat_template"],
+        eos_token=llm._model.token_get_text(llm.token_eos()),
+        bos_token=llm._model.token_get_text(llm.token_bos()),
+    )
+    try:
+        for n, row in enumerate(rows, 1):
+            row["reference"]["parting"] = _replay(
+                row, Case(items[row["id"]], tuple(row["order"])), llm, formatter
+            )
+            print(f"bench: replayed {n}/{len(rows)}", flush=True)
+    finally:
+        llm.close()
+    return len(rows)
+
+
+def _replay(row: Json, case: Case, llm: Llama, formatter: Jinja2ChatFormatter) -> Json:
+    messages = judge_messages(case.item.principle.text, case.item, list(case.order))
+    prompt = formatter(messages=messages).prompt + "<think>\n"
+    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+    reply = llm.create_completion(
+        tokens,
+        max_tokens=row["reference"]["generated_tokens"],
+        temperature=0.0,
+        seed=0,
+        logprobs=2,
+    )
+    choice = reply["choices"][0]
+    steps = choice["logprobs"]["tokens"]
+    step = parting_step(steps, row["order"], fidelity_report.shared_thinking(row) or 0)
+    top = sorted(choice["logprobs"]["top_logprobs"][step].items(), key=lambda kv: -kv[1])
+    return {
+        "replay_identical": "<think>\n" + choice["text"] == row["reference"]["parsed_text"],
+        "step": step,
+        "top2": [[token, logprob] for token, logprob in top[:2]],
+        "gap": top[0][1] - top[1][1],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.fidelity_ties", description=__doc__)
+    parser.add_argument("results", type=Path, help="a bench/results/fidelity-*.json")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    result = read_json(args.results)
+    count = annotate(result, args.threads)
+    write_json(args.results, result)
+    (REPO / "bench" / "FIDELITY.md").write_text(fidelity_report.render(result), encoding="utf-8")
+    print(
+        f"bench: {count} parting thinkings recorded in {args.results}; bench/FIDELITY.md rendered"
+    )
+
+
+if __name__ == "__main__":
+    main()
