@@ -80,6 +80,7 @@ def summarize(rows: list[Json]) -> Json:
         "reference_generated": sum(r["reference"]["generated_tokens"] for r in rows),
         "rajudge_generated": sum(r["rajudge"]["generated_tokens"] for r in rows),
         "disagreements": [d.__dict__ for d in _disagreements(parsed)],
+        "partings": [r["reference"]["parting"] for r in rows if "parting" in r["reference"]],
     }
 
 
@@ -187,6 +188,7 @@ def render(result: Json) -> str:
         lines.append(f"| {label} | " + " | ".join(cell(s) for s in modes.values()) + " |")
     for mode, summary in modes.items():
         lines += ["", f"## Disagreements, {mode} mode", ""]
+        lines += _partings(summary["partings"], summary["judgments"])
         if not summary["disagreements"]:
             lines.append("None: every integer score the reference parsed equals rajudge's.")
         for d in summary["disagreements"]:
@@ -196,6 +198,25 @@ def render(result: Json) -> str:
                 f"{d['rajudge']} (P(1..5) = {dist}). {d['cause']}"
             )
     return "\n".join(lines) + "\n"
+
+
+def _partings(partings: list[Json], judgments: int) -> list[str]:
+    """One paragraph on where greedy thinkings part, from bench.fidelity_ties."""
+    if not partings:
+        return []
+    gaps = [p["gap"] for p in partings]
+    replayed = sum(p["replay_identical"] for p in partings)
+    return [
+        f"The two thinkings part in {len(partings)} of the {judgments} judgments. Replayed with",
+        "top-2"
+        " log-probabilities (`python -m bench.fidelity_ties`), every parting is at a token where",
+        "the model's two most likely next tokens are nearly tied: log-probability gap median",
+        f"{statistics.median(gaps):.3f}, largest {max(gaps):.3f}. Greedy decoding then follows",
+        "whichever the engine's rounding puts first, and the reference's prompt chunks and",
+        "rajudge's shared trunk round differently. The replay reproduced the reference's",
+        f"generation up to the parting in {replayed} of {len(partings)}.",
+        "",
+    ]
 
 
 def _share(part: int, whole: int) -> str:

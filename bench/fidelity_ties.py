@@ -3,11 +3,11 @@
 In reasoning mode both contenders decode greedily from identical prompt tokens, so their
 thinking texts can only part where the model's two most likely next tokens are so close that
 the two evaluation paths (llama-cpp-python's prompt chunks and single sequence; rajudge's
-shared trunk, tails and batch) round them into a different order. This replays the reference's
-free generation with the top two log-probabilities of every token and records, for every
-reasoning row whose thinking differs from rajudge's, the token where the texts part and the
-gap between those two log-probabilities. The results file gains `reference.parting` per row;
-bench/FIDELITY.md is rendered again from it.
+shared trunk, tails and batch) round them into a different order. This replays the
+reference's free generation, as far as the parting, with the top two log-probabilities of
+every token, and records for every reasoning row whose thinking differs from rajudge's the
+token where the texts part and the gap between those two log-probabilities. The results file
+gains `reference.parting` per row; bench/FIDELITY.md is rendered again from it.
 """
 
 from __future__ import annotations
@@ -77,22 +77,29 @@ def _replay(row: Json, case: Case, llm: Llama, formatter: Jinja2ChatFormatter) -
     messages = judge_messages(case.item.principle.text, case.item, list(case.order))
     prompt = formatter(messages=messages).prompt + "<think>\n"
     tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+    shared = fidelity_report.shared_thinking(row) or 0
+    # a parting comes within the shared text's tokens and a few more: no need to go further
+    reach = len(
+        llm.tokenize(row["reference"]["parsed_text"][: shared + 64].encode(), add_bos=False)
+    )
     reply = llm.create_completion(
         tokens,
-        max_tokens=row["reference"]["generated_tokens"],
+        max_tokens=min(reach, row["reference"]["generated_tokens"]),
         temperature=0.0,
         seed=0,
         logprobs=2,
     )
     choice = reply["choices"][0]
     steps = choice["logprobs"]["tokens"]
-    step = parting_step(steps, row["order"], fidelity_report.shared_thinking(row) or 0)
+    step = parting_step(steps, row["order"], shared)
     top = sorted(choice["logprobs"]["top_logprobs"][step].items(), key=lambda kv: -kv[1])
     return {
-        "replay_identical": "<think>\n" + choice["text"] == row["reference"]["parsed_text"],
+        "replay_identical": row["reference"]["parsed_text"].startswith(
+            "<think>\n" + choice["text"]
+        ),
         "step": step,
-        "top2": [[token, logprob] for token, logprob in top[:2]],
-        "gap": top[0][1] - top[1][1],
+        "top2": [[token, float(logprob)] for token, logprob in top[:2]],
+        "gap": float(top[0][1] - top[1][1]),
     }
 
 
