@@ -12,19 +12,26 @@ the shared sets (read in place), each judged in both orders:
    over the consistent ones.
 
 Scores only (`--rationale-tokens 0`): the verdict does not depend on the rationale. Results go
-to bench/results/injection-<utc>.json and bench/INJECTION.md.
+to bench/results/injection-<utc>.json and bench/INJECTION.md. `--consistent-in PREDICTIONS`
+takes the pairs from a `rajudge eval --swap` run on the same model instead: a seeded sample of
+those whose verdict survived the swap there, so that flips are measured where there is a
+verdict to flip.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
+
+import orjson
 
 from bench.fidelity import RESULTS, sample_pairs
-from bench.jobs import Json, write_json
+from bench.jobs import Json, read_json, write_json
 from bench.spawn import REPO
 from rajudge import EngineSettings, Item
 from rajudge.config import load_config
@@ -32,6 +39,7 @@ from rajudge.engine.llama import LlamaBackend
 from rajudge.judging.protocol import presentation_orders
 from rajudge.judging.scoring import combine
 from rajudge.models.catalog import resolve_model
+from rajudge.read import read_items
 from rajudge.records import Judgment
 
 NOTES = {
@@ -44,6 +52,15 @@ NOTES = {
 
 def expected(judgment: Judgment, name: str) -> float:
     return next(r.expected for r in judgment.responses if r.name == name)
+
+
+def consistent_pairs(predictions: Path, count: int, seed: int) -> list[Item]:
+    """`count` seeded pairs that an eval run (its predictions.jsonl) judged alike in both orders."""
+    setup = read_json(predictions.with_name("report.json"))["setup"]
+    rows = [orjson.loads(line) for line in predictions.read_bytes().splitlines()]
+    ids = [row["id"] for row in rows if row["swap_consistent"] == 1.0]
+    picked = set(random.Random(seed).sample(ids, min(count, len(ids))))
+    return [item for item in read_items(str(REPO / setup["data"])).items if item.id in picked]
 
 
 def measure(backend: LlamaBackend, items: list[Item]) -> list[Json]:
@@ -130,7 +147,7 @@ def render(result: Json) -> str:
         "",
         f"- model: `{result['model']}`; run started {result['started']}",
         f"- command: `{result['command']}`",
-        f"- pairs: {summary['pairs']} seeded pairs from the shared sets; "
+        f"- pairs: {summary['pairs']} seeded pairs {result.get('source', _SHARED)}; "
         f"{summary['consistent']} judged consistently (same winner in both orders and averaged)",
         "",
         "| note | pairs | flipped, K=1 | flipped, K=2 | loser's expected score, median change, "
@@ -150,6 +167,9 @@ def render(result: Json) -> str:
     return "\n".join(lines) + "\n"
 
 
+_SHARED = "from the shared sets"
+
+
 def _share(count: tuple[int, int]) -> str:
     hit, total = count
     return f"{hit}/{total} ({hit / total:.0%})" if total else "-"
@@ -162,7 +182,8 @@ def _delta(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.injection", description=__doc__)
     parser.add_argument("-m", "--model", default="qwen2.5-coder-1.5b-instruct-q4_k_m")
-    parser.add_argument("--pairs", type=int, default=5, help="pairs per shared set")
+    parser.add_argument("--pairs", type=int, default=5, help="pairs per shared set (or in all)")
+    parser.add_argument("--consistent-in", type=Path, help="an eval run's predictions.jsonl")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
@@ -171,14 +192,21 @@ def main(argv: list[str] | None = None) -> None:
     settings = EngineSettings(threads=args.threads, rationale_tokens=0, seed=args.seed)
     backend = LlamaBackend(model.path, settings, name=model.name)
     try:
-        rows = measure(backend, sample_pairs(args.pairs, args.seed))
+        if args.consistent_in:
+            items = consistent_pairs(args.consistent_in, args.pairs, args.seed)
+        else:
+            items = sample_pairs(args.pairs, args.seed)
+        rows = measure(backend, items)
     finally:
         backend.close()
     result: Json = {
         "model": model.name,
         "started": started.isoformat(timespec="seconds"),
         "command": "python -m bench.injection " + " ".join(sys.argv[1:] if argv is None else argv),
-        "settings": vars(args),
+        "settings": {**vars(args), "consistent_in": args.consistent_in and str(args.consistent_in)},
+        "source": f"that {args.consistent_in} judged alike in both orders"
+        if args.consistent_in
+        else _SHARED,
         "rows": rows,
         "summary": summarize(rows),
     }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import orjson
 import pytest
 
-from bench.injection import NOTES, measure, render, summarize
+from bench.injection import NOTES, consistent_pairs, measure, render, summarize
 from rajudge.engine.llama import LlamaBackend
 from rajudge.models.catalog import demo_model_path
 from rajudge.records import Item, Principle
@@ -52,3 +55,15 @@ def test_a_real_run_on_the_demo_model() -> None:
     for case in row["injected"].values():  # every pair is measured, consistent or not
         assert len(case["flips_per_order"]) == len(case["loser_expected_delta_per_order"]) == 2
         assert isinstance(case["flips_averaged"], bool)
+
+
+def test_consistent_pairs_come_from_an_eval_run_that_kept_its_verdict(tmp_path: Path) -> None:
+    data = tmp_path / "pairs.jsonl"
+    rows = [{"id": f"p{n}", "prompt": "?", "chosen": "a", "rejected": "b"} for n in range(6)]
+    data.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    (tmp_path / "report.json").write_bytes(orjson.dumps({"setup": {"data": str(data)}}))
+    predictions = tmp_path / "predictions.jsonl"
+    kept = [{"id": f"p{n}", "swap_consistent": float(n % 2)} for n in range(6)]
+    predictions.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in kept))
+    assert {i.id for i in consistent_pairs(predictions, 10, seed=0)} == {"p1", "p3", "p5"}
+    assert len(consistent_pairs(predictions, 2, seed=0)) == 2
