@@ -90,11 +90,33 @@ def reference_call(verb: str, job: Json, folder: Path) -> list[Json]:
     return read_json(out_path)  # type: ignore[return-value]  # a list, by the worker's contract
 
 
-def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: int) -> list[Json]:
-    """Both contenders on every case, alternating per case so machine noise hits both alike."""
+def reference_engine(
+    model: Path, threads: int, logits_all: bool = False
+) -> tuple[Llama, Jinja2ChatFormatter]:
+    """llama-cpp-python as the reference runs it, with the model's own chat template."""
     from llama_cpp import Llama
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+    llm = Llama(str(model), n_ctx=CTX, n_threads=threads, n_threads_batch=threads,
+                seed=0, logits_all=logits_all, verbose=False)  # fmt: skip
+    formatter = Jinja2ChatFormatter(
+        template=llm.metadata["tokenizer.chat_template"],
+        eos_token=llm._model.token_get_text(llm.token_eos()),
+        bos_token=llm._model.token_get_text(llm.token_bos()),
+    )
+    return llm, formatter
+
+
+def reference_prompt(
+    llm: Llama, formatter: Jinja2ChatFormatter, messages: list[Json], thinking: bool
+) -> list[int]:
+    """The prompt tokens of a free generation; in reasoning mode it starts inside `<think>`."""
+    prompt = formatter(messages=messages).prompt + ("<think>\n" if thinking else "")
+    return llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+
+
+def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: int) -> list[Json]:
+    """Both contenders on every case, alternating per case so machine noise hits both alike."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         framing = [
@@ -104,13 +126,7 @@ def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: in
         ref_messages = reference_call("messages", {"judgments": framing}, folder)
         settings = EngineSettings(mode=mode, threads=threads, ctx=CTX, reasoning_budget=budget)  # type: ignore[arg-type]
         backend = LlamaBackend(model, settings)
-        llm = Llama(str(model), n_ctx=CTX, n_threads=threads,
-                    n_threads_batch=threads, seed=0, verbose=False)  # fmt: skip
-        formatter = Jinja2ChatFormatter(
-            template=llm.metadata["tokenizer.chat_template"],
-            eos_token=llm._model.token_get_text(llm.token_eos()),
-            bos_token=llm._model.token_get_text(llm.token_bos()),
-        )
+        llm, formatter = reference_engine(model, threads)
         rows = []
         try:
             for n, (case, messages) in enumerate(zip(cases, ref_messages, strict=True), 1):
@@ -138,8 +154,7 @@ def _judge_case(
 ) -> Json:
     ours = judge_messages(case.item.principle.text, case.item, list(case.order))
     thinking = mode == "reasoning"
-    prompt = formatter(messages=messages).prompt + ("<think>\n" if thinking else "")
-    prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+    prompt_tokens = reference_prompt(llm, formatter, messages, thinking)
     started = time.perf_counter()
     if thinking:
         reply = llm.create_completion(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import statistics
+import textwrap
 from dataclasses import dataclass
 
 from bench.jobs import Json
@@ -206,17 +207,16 @@ def _partings(partings: list[Json], judgments: int) -> list[str]:
         return []
     gaps = [p["gap"] for p in partings]
     replayed = sum(p["replay_identical"] for p in partings)
-    return [
-        f"The two thinkings part in {len(partings)} of the {judgments} judgments. Replayed with",
-        "top-2"
-        " log-probabilities (`python -m bench.fidelity_ties`), every parting is at a token where",
-        "the model's two most likely next tokens are nearly tied: log-probability gap median",
-        f"{statistics.median(gaps):.3f}, largest {max(gaps):.3f}. Greedy decoding then follows",
-        "whichever the engine's rounding puts first, and the reference's prompt chunks and",
-        "rajudge's shared trunk round differently. The replay reproduced the reference's",
-        f"generation up to the parting in {replayed} of {len(partings)}.",
-        "",
-    ]
+    text = (
+        f"The two thinkings part in {len(partings)} of the {judgments} judgments. Replayed with"
+        " top-2 log-probabilities (`python -m bench.fidelity_ties`), every parting is at a token"
+        " where the model's two most likely next tokens are nearly tied: log-probability gap"
+        f" median {statistics.median(gaps):.3f}, largest {max(gaps):.3f}. Greedy decoding then"
+        " follows whichever the engine's rounding puts first, and the reference's prompt chunks"
+        " and rajudge's shared trunk round differently. The replay reproduced the reference's"
+        f" generation up to the parting in {replayed} of {len(partings)}."
+    )
+    return [*textwrap.wrap(text, 92), ""]
 
 
 def _share(part: int, whole: int) -> str:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench import fidelity_report
-from bench.fidelity import CTX, Case, sample_pairs
+from bench.fidelity import reference_engine, reference_prompt, sample_pairs
+from bench.fidelity_report import shared_thinking
 from bench.jobs import Json, read_json, write_json
 from bench.spawn import REPO
 from rajudge.config import load_config
@@ -26,7 +27,6 @@ from rajudge.models.catalog import resolve_model
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 
 def parting_step(tokens: list[str], order: list[str], shared: int) -> int:
@@ -48,50 +48,39 @@ def parting_step(tokens: list[str], order: list[str], shared: int) -> int:
 
 def annotate(result: Json, threads: int) -> int:
     """Replay every reasoning row whose thinking parts from rajudge's; returns how many."""
-    from llama_cpp import Llama
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    rows = [r for r in result["modes"].get("reasoning", []) if fidelity_report.shared_thinking(r)]
+    parted = [(r, shared_thinking(r)) for r in result["modes"].get("reasoning", [])]
+    parted = [(r, shared) for r, shared in parted if shared is not None]
     settings = result["settings"]
     items = {i.id: i for i in sample_pairs(settings["reasoning_pairs"], settings["seed"])}
     model = resolve_model(result["model"], load_config())
-    llm = Llama(str(model.path), n_ctx=CTX, n_threads=threads, n_threads_batch=threads,
-                seed=0, logits_all=True, verbose=False)  # fmt: skip
-    formatter = Jinja2ChatFormatter(
-        template=llm.metadata["tokenizer.chat_template"],
-        eos_token=llm._model.token_get_text(llm.token_eos()),
-        bos_token=llm._model.token_get_text(llm.token_bos()),
-    )
+    llm, formatter = reference_engine(model.path, threads, logits_all=True)
     try:
-        for n, row in enumerate(rows, 1):
-            row["reference"]["parting"] = _replay(
-                row, Case(items[row["id"]], tuple(row["order"])), llm, formatter
-            )
-            print(f"bench: replayed {n}/{len(rows)}", flush=True)
+        for n, (row, shared) in enumerate(parted, 1):
+            item = items[row["id"]]
+            # the reference's messages: the fidelity run checked they equal these (same_messages)
+            messages = judge_messages(item.principle.text, item, row["order"])
+            prompt = reference_prompt(llm, formatter, messages, thinking=True)
+            row["reference"]["parting"] = _replay(row, shared, prompt, llm)
+            print(f"bench: replayed {n}/{len(parted)}", flush=True)
     finally:
         llm.close()
-    return len(rows)
+    return len(parted)
 
 
-def _replay(row: Json, case: Case, llm: Llama, formatter: Jinja2ChatFormatter) -> Json:
-    messages = judge_messages(case.item.principle.text, case.item, list(case.order))
-    prompt = formatter(messages=messages).prompt + "<think>\n"
-    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-    shared = fidelity_report.shared_thinking(row) or 0
+def _replay(row: Json, shared: int, prompt: list[int], llm: Llama) -> Json:
     # a parting comes within the shared text's tokens and a few more: no need to go further
     reach = len(
         llm.tokenize(row["reference"]["parsed_text"][: shared + 64].encode(), add_bos=False)
     )
     reply = llm.create_completion(
-        tokens,
+        prompt,
         max_tokens=min(reach, row["reference"]["generated_tokens"]),
         temperature=0.0,
         seed=0,
         logprobs=2,
     )
     choice = reply["choices"][0]
-    steps = choice["logprobs"]["tokens"]
-    step = parting_step(steps, row["order"], shared)
+    step = parting_step(choice["logprobs"]["tokens"], row["order"], shared)
     top = sorted(choice["logprobs"]["top_logprobs"][step].items(), key=lambda kv: -kv[1])
     return {
         "replay_identical": row["reference"]["parsed_text"].startswith(
