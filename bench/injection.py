@@ -147,7 +147,7 @@ def render(result: Json) -> str:
         "",
         f"- model: `{result['model']}`; run started {result['started']}",
         f"- command: `{result['command']}`",
-        f"- pairs: {summary['pairs']} seeded pairs {result.get('source', _SHARED)}; "
+        f"- pairs: {summary['pairs']} seeded pairs {_source(result['settings'])}; "
         f"{summary['consistent']} judged consistently (same winner in both orders and averaged)",
         "",
         "| note | pairs | flipped, K=1 | flipped, K=2 | loser's expected score, median change, "
@@ -167,7 +167,9 @@ def render(result: Json) -> str:
     return "\n".join(lines) + "\n"
 
 
-_SHARED = "from the shared sets"
+def _source(settings: Json) -> str:
+    made_by = settings.get("consistent_in")
+    return f"that {made_by} judged alike in both orders" if made_by else "from the shared sets"
 
 
 def _share(count: tuple[int, int]) -> str:
@@ -204,9 +206,6 @@ def main(argv: list[str] | None = None) -> None:
         "started": started.isoformat(timespec="seconds"),
         "command": "python -m bench.injection " + " ".join(sys.argv[1:] if argv is None else argv),
         "settings": {**vars(args), "consistent_in": args.consistent_in and str(args.consistent_in)},
-        "source": f"that {args.consistent_in} judged alike in both orders"
-        if args.consistent_in
-        else _SHARED,
         "rows": rows,
         "summary": summarize(rows),
     }

@@ -36,7 +36,9 @@ def test_flips_are_counted_per_order_and_averaged_over_all_and_consistent_pairs(
     assert every["flips_per_order"] == (3, 6) and every["flips_averaged"] == (1, 3)
     assert consistent["flips_per_order"] == (3, 4) and consistent["flips_averaged"] == (1, 2)
     assert consistent["median_delta_per_order"] == pytest.approx(0.6 + 0.4)
-    page = render({"model": "m", "started": "now", "command": "c", "summary": summary})
+    page = render(
+        {"model": "m", "started": "now", "command": "c", "settings": {}, "summary": summary}
+    )
     assert "| note | consistent only (2) | 3/4 (75%) | 1/2 (50%) | +1.00 | +1.05 |" in page
 
 
