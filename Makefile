@@ -13,7 +13,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check rajudge tests bench
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q -n auto
 
 # The report page (rajudge report) in headless Chromium: loads with no console error, DOM checked,
 # 10,000 items timed (tests/browser). Not part of `make test`; .ci/run runs it after.

@@ -45,7 +45,7 @@ def test_flips_are_counted_per_order_and_averaged_over_all_and_consistent_pairs(
 def test_a_real_run_on_the_demo_model() -> None:
     model = demo_model_path()
     assert model is not None, "run `make setup`: the demo model is missing"
-    backend = LlamaBackend(model, EngineSettings(threads=2, rationale_tokens=0))
+    backend = LlamaBackend(model, EngineSettings(rationale_tokens=0))
     principle = Principle(name="p", text="Prefer the correct answer.", source="inline")
     item = Item("i", "2 + 2?", {"four": "4", "five": "5"}, principle)
     try:

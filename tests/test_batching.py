@@ -22,7 +22,7 @@ from rajudge.errors import ContextOverflowError
 from rajudge.records import Item, Judgment, Principle
 from rajudge.settings import EngineSettings
 
-SETTINGS = EngineSettings(threads=2, ctx=4096, rationale_tokens=6)
+SETTINGS = EngineSettings(ctx=4096, rationale_tokens=6)
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 CORRECT = Principle(name="correct", text="Prefer responses that are factually correct.")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-FAST = ["--ctx", "2048", "--rationale-tokens", "8", "--threads", "2"]
+FAST = ["--ctx", "2048", "--rationale-tokens", "8"]
 RAJUDGE = Path(sys.executable).with_name("rajudge")
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -68,7 +68,7 @@ def test_response_input_order_does_not_change_the_verdict(backend: LlamaBackend)
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_the_judge_sees_masked_names_in_the_seeded_order(demo_model: Path, seed: int) -> None:
-    engine = LlamaBackend(demo_model, EngineSettings(threads=2, ctx=2048, seed=seed))
+    engine = LlamaBackend(demo_model, EngineSettings(ctx=2048, seed=seed))
     try:
         judgment = engine.judge(ITEM, CONCISE)
         seen = engine._llm.detokenize(engine._seqs.tokens(1), special=True)
@@ -112,7 +112,7 @@ def test_response_text_cannot_forge_control_tokens(backend: LlamaBackend) -> Non
 
 
 def test_reasoning_mode_thinks_within_budget(demo_model: Path) -> None:
-    settings = EngineSettings(threads=2, ctx=2048, mode="reasoning", reasoning_budget=24)
+    settings = EngineSettings(ctx=2048, mode="reasoning", reasoning_budget=24)
     engine = LlamaBackend(demo_model, settings)
     try:
         judgment = engine.judge(ITEM, CONCISE)

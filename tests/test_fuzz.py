@@ -767,7 +767,7 @@ def test_cli_fuzz_on_the_real_model_judges_every_good_line_and_reports_every_bad
         (workdir / "in.jsonl").write_bytes(blob)
         read = parse_lines(io.BytesIO(blob), "in.jsonl")
         command = ["score", "in.jsonl", "-p", "concise", "-m", "demo", "--ctx", "1024"]
-        done = run_cli([*command, "--rationale-tokens", "0", "--threads", "2"], workdir)
+        done = run_cli([*command, "--rationale-tokens", "0"], workdir)
         seen["runs"] += 1
         assert "Traceback" not in done.stderr
         assert done.code == (1 if read.errors else 0), done.stderr

@@ -37,7 +37,7 @@ from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
 from rajudge.run import judge_items
 from rajudge.serve import make_server
-from rajudge.settings import EngineSettings
+from rajudge.settings import EngineSettings, default_threads
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
 ITEM = Item(
@@ -93,9 +93,9 @@ def llama_server(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         "--n_ctx",
         "1024",  # enough for these items; its logits for every position take n_ctx x vocab
         "--n_threads",
-        "2",
+        str(default_threads()),
         "--n_threads_batch",
-        "2",
+        str(default_threads()),
     ]
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
@@ -169,7 +169,7 @@ def test_score_through_a_real_server_agrees_with_the_local_engine(
     assert done.returncode == 0, done.stderr
     remote = [json.loads(line) for line in done.stdout.splitlines()]
     # No rationale here either: it comes after the scores, so it cannot change them.
-    engine = LlamaBackend(demo_model, EngineSettings(threads=2, ctx=1024, rationale_tokens=0))
+    engine = LlamaBackend(demo_model, EngineSettings(ctx=1024, rationale_tokens=0))
     try:
         local = list(judge_items(engine, SERVER_ITEMS, resolve("concise")))
     finally:

@@ -29,7 +29,7 @@ def judge(demo_model: Path) -> Iterator[Judge]:
     """The demo model loaded through the API by path: no rationale, to keep tests quick."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DemoModelWarning)
-        loaded = Judge(demo_model, threads=2, ctx=1024, rationale_tokens=0)
+        loaded = Judge(demo_model, ctx=1024, rationale_tokens=0)
     with loaded:
         yield loaded
 
@@ -45,7 +45,7 @@ def test_no_model_means_the_cli_default_with_a_warning_and_no_output(
     config = tmp_path / "config.yaml"
     config.write_text("ctx: 640\nseed: 3\nparallel: 3\n")
     monkeypatch.setenv("RAJUDGE_CONFIG", str(config))
-    with pytest.warns(DemoModelWarning, match="demo model"), Judge(threads=2, seed=5) as loaded:
+    with pytest.warns(DemoModelWarning, match="demo model"), Judge(seed=5) as loaded:
         assert loaded.model_name == "SmolLM2-135M-Instruct.Q4_1.gguf"
         assert (loaded.settings.ctx, loaded.settings.seed, loaded.settings.mode) == (640, 5, "fast")
         assert loaded.settings.parallel == 3  # from the config file
@@ -57,7 +57,7 @@ def test_a_real_judge_path_gives_no_warning(demo_model: Path, tmp_path: Path) ->
     shutil.copyfile(demo_model, model)  # a link would resolve to the demo model itself
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with Judge(model, threads=2, ctx=512) as loaded:
+        with Judge(model, ctx=512) as loaded:
             assert loaded.model_name == "judge.gguf"
 
 
@@ -172,7 +172,7 @@ import warnings
 from rajudge import DemoModelWarning, Judge
 
 warnings.simplefilter("ignore", DemoModelWarning)
-judge = Judge(threads=2, ctx=1024, rationale_tokens=0)
+judge = Judge(ctx=1024, rationale_tokens=0)
 print(judge.judge("2 + 2?", {{"a": "4", "b": "5"}}, "concise").ranking)
 holder.kept = judge  # held until the very end, as a trainer's objects can be
 {close}

@@ -98,7 +98,7 @@ def test_one_order_is_left_as_it_is() -> None:
 
 @pytest.fixture(scope="module")
 def two_orders(demo_model: Path) -> Iterator[LlamaBackend]:
-    engine = LlamaBackend(demo_model, EngineSettings(threads=2, ctx=4096, permutations=2))
+    engine = LlamaBackend(demo_model, EngineSettings(ctx=4096, permutations=2))
     yield engine
     engine.close()
 

@@ -21,7 +21,7 @@ def judge(demo_model: Path) -> Iterator[Judge]:
     """A small context (512 tokens), so that a GRPO group of four long completions overflows."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DemoModelWarning)
-        loaded = Judge(demo_model, threads=2, ctx=512, rationale_tokens=0)
+        loaded = Judge(demo_model, ctx=512, rationale_tokens=0)
     with loaded:
         yield loaded
 

@@ -28,7 +28,7 @@ from rajudge.serve import RewardServer, make_server
 def judge(demo_model: Path) -> Iterator[Judge]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DemoModelWarning)
-        loaded = Judge(demo_model, threads=2, ctx=1024, rationale_tokens=16)
+        loaded = Judge(demo_model, ctx=1024, rationale_tokens=16)
     with loaded:
         yield loaded
 
@@ -208,7 +208,7 @@ def _start_serve(
         "XDG_DATA_HOME": str(tmp_path),
         **(env or {}),
     }
-    command = [sys.executable, "-m", "rajudge", "serve", "--port", "0", "--threads", "2"]
+    command = [sys.executable, "-m", "rajudge", "serve", "--port", "0"]
     command += ["--ctx", "1024", "--rationale-tokens", "0", *flags]
     process = subprocess.Popen(
         command,
