@@ -150,7 +150,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Pin each pytest-xdist worker to its own CPUs, so its engines' default thread count is theirs.
+    """Pin each pytest-xdist worker to its share of the usable CPUs (a cgroup quota counts), so
+    its engines' default thread count is that share.
 
     llama.cpp's threads spin while they wait for each other: two workers whose engines both
     took every CPU made the suite 2.5 times slower on 2 cores, not faster.
@@ -160,4 +161,6 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     cpus = sorted(os.sched_getaffinity(0))
     index, count = int(worker.removeprefix("gw")), int(os.environ["PYTEST_XDIST_WORKER_COUNT"])
-    os.sched_setaffinity(0, cpus[index::count] or [cpus[index % len(cpus)]])
+    share = max(1, default_threads() // count)
+    first = index * share % len(cpus)
+    os.sched_setaffinity(0, cpus[first : first + share])
