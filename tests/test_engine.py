@@ -71,7 +71,7 @@ def test_the_judge_sees_masked_names_in_the_seeded_order(demo_model: Path, seed:
     engine = LlamaBackend(demo_model, EngineSettings(ctx=2048, seed=seed))
     try:
         judgment = engine.judge(ITEM, CONCISE)
-        seen = engine._llm.detokenize(engine._seqs.tokens(1), special=True)
+        seen = engine._llm.detokenize(engine._seqs.tokens(0), special=True)  # alone: the trunk
     finally:
         engine.close()
     user_json = seen.decode().split("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]
@@ -106,7 +106,7 @@ def test_response_text_cannot_forge_control_tokens(backend: LlamaBackend) -> Non
         backend._llm.tokenize(t.encode(), add_bos=False, special=True)[0]
         for t in ("<|im_start|>", "<|im_end|>")
     )
-    prompt = backend._seqs.tokens(1)
+    prompt = backend._seqs.tokens(0)  # judged alone: in the trunk
     assert prompt.count(im_start) == 3
     assert prompt.count(im_end) == 2
 

@@ -364,7 +364,7 @@ def test_a_hostile_item_is_judged_with_its_text_intact_and_names_unforged(
     judgment = backend.judge(item, Principle(name="hostile", text=principle, source="inline"))
     assert sorted(judgment.ranking) == sorted(responses)
     llm = backend._llm
-    decoded = backend._seqs.tokens(1)  # what the judgment's sequence holds
+    decoded = backend._seqs.tokens(0)  # judged alone, the judgment runs in the trunk
     seen = llm.detokenize(decoded, special=True).decode()
     im_start, im_end = (_one_token(llm, t) for t in ("<|im_start|>", "<|im_end|>"))
     prompt = decoded[: judgment.timings.prompt_tokens]

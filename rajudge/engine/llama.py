@@ -252,24 +252,20 @@ class LlamaBackend:
     def _run(self, works: Sequence[_Work]) -> list[int]:
         """Decode a batch: shared prefix, each prompt's tail, thinking, scores, rationale.
 
-        Returns how many prompt tokens each judgment took from earlier work instead of
-        computing them: the first pays for the new part of the shared prefix, the others not.
+        The answer's opening (the skeleton up to the first score) rides in the same pass as
+        the tokens before it, the prompt's or the thinking's close: on a CPU a pass of a few
+        tokens costs nearly what a pass of many does. Returns how many prompt tokens each
+        judgment took from earlier work instead of computing them.
         """
         seqs = self._seqs
-        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
-        shared = 0 if recurrent else _shared_prefix([w.prompt for w in works])
-        if recurrent:
-            seqs.reset()
-        reused = seqs.set_trunk(works[0].prompt[:shared])
-        starts = seqs.start([w.prompt[shared:] for w in works])
-        for seq, work in enumerate(works, 1):
-            work.seq = seq
-        logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
-        if self.settings.mode == "reasoning":
+        reasoning = self.settings.mode == "reasoning"
+        opened = [w.prompt + ([] if reasoning else list(w.skeleton.forced[0])) for w in works]
+        reused, logits = self._open(works, opened)
+        if reasoning:
             budget = self.settings.reasoning_budget
             thoughts = self._free_text(works, logits, budget, (THINK_CLOSE,))
             closing = self._tokenize("\n" + THINK_CLOSE + "\n\n", special=True)
-            logits = seqs.feed({w.seq: closing for w in works})
+            logits = seqs.feed({w.seq: closing + list(w.skeleton.forced[0]) for w in works})
             for work in works:
                 work.rationale, count = thoughts[work.seq]
                 work.generated += count + len(closing)
@@ -282,7 +278,27 @@ class LlamaBackend:
             for work in works:
                 work.rationale, count = said[work.seq]
                 work.generated += len(tails[work.seq]) + count
-        return [reused, *[shared] * (len(works) - 1)]
+        return reused
+
+    def _open(
+        self, works: Sequence[_Work], tokens: Sequence[list[int]]
+    ) -> tuple[list[int], dict[int, np.ndarray]]:
+        """Give each work a sequence holding its `tokens`: the prompt reused, and the logits
+        after the last token. A batch shares its common prefix in the trunk, computed once; a
+        batch of one runs in the trunk itself."""
+        seqs = self._seqs
+        if self._llm._is_recurrent or self._llm._is_hybrid:
+            seqs.reset()  # a recurrent state cannot be cut back to a shared prefix
+        if len(works) == 1:
+            reuse, last = seqs.judge_in_trunk(tokens[0])
+            return [min(reuse, len(works[0].prompt))], {works[0].seq: last}
+        shared = _shared_prefix([w.prompt for w in works])
+        reused = seqs.set_trunk(works[0].prompt[:shared])
+        starts = seqs.start([t[shared:] for t in tokens])
+        for seq, work in enumerate(works, 1):
+            work.seq = seq
+        logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
+        return [reused, *[shared] * (len(works) - 1)], logits
 
     def _check_room(self) -> None:
         """Fail before judging when the judge's instructions alone overflow the context."""
@@ -308,12 +324,13 @@ class LlamaBackend:
     def _decode_scores(
         self, works: Sequence[_Work], logits: dict[int, np.ndarray]
     ) -> dict[int, list[int]]:
-        """Walk each answer skeleton: forced tokens in one pass per gap, a score at each slot.
+        """Walk each answer skeleton from its first slot (`logits`: after the opening), a
+        score at each slot, the forced tokens between two slots in one pass.
 
         Fills each work's score distributions (presentation order) and returns, per sequence,
         the tokens after its last slot, which are not yet decoded.
         """
-        pending = {w.seq: list(w.skeleton.forced[0]) for w in works}
+        pending: dict[int, list[int]] = {w.seq: [] for w in works}  # the opening: fed already
         for slot in range(max(len(w.skeleton.choices) for w in works)):
             active = [w for w in works if slot < len(w.skeleton.choices)]
             feeds = {w.seq: pending[w.seq] for w in active if pending[w.seq]}

@@ -56,6 +56,18 @@ class Sequences:
         self._decode({_TRUNK: tokens[reuse:]}, logits=False)
         return reuse
 
+    def judge_in_trunk(self, tokens: Sequence[int]) -> tuple[int, np.ndarray]:
+        """Make the trunk hold `tokens` (two or more) as a judgment's own sequence.
+
+        A batch of one has nothing to share, so it runs in the trunk itself: what differs from
+        the trunk's tokens is decoded in one pass (and stays cached for the next judgment)
+        instead of a trunk pass and a short one of its own. Returns how many tokens it reused
+        and the logits after the last one.
+        """
+        reuse = min(common_length(self._tokens[_TRUNK], tokens), len(tokens) - 2)
+        self._drop(_TRUNK, reuse)
+        return reuse, self._decode({_TRUNK: tokens[reuse:]})[_TRUNK]
+
     def start(self, tails: Sequence[Sequence[int]]) -> list[np.ndarray]:
         """Open sequences 1..len(tails), each the trunk followed by its tail (two tokens or more).
 
