@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 SETS = ("llmbar", "hhh", "pandalm", "evalbiasbench")
 ANSWER_ROOM = 256  # tokens a free answer may take after its thinking (or at all, in fast mode)
+ANSWERS = ("reference", "after_our_thinking")  # the free answers of a row, parsed alike
 RESULTS = REPO / "bench" / "results"
 CTX = DEFAULT_MAX_CTX  # the same context for both: room for every shared pair
 
@@ -136,10 +137,10 @@ def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: in
         finally:
             llm.close()
             backend.close()
-        outputs = [r["reference"]["parsed_text"] for r in rows]
-        parsed = reference_call("parse", {"outputs": outputs}, folder)
-    for row, answer in zip(rows, parsed, strict=True):
-        row["reference"]["parsed"] = answer
+        answers = [r[key] for r in rows for key in ANSWERS if key in r]
+        parsed = reference_call("parse", {"outputs": [a["parsed_text"] for a in answers]}, folder)
+    for answer, scores in zip(answers, parsed, strict=True):
+        answer["parsed"] = scores
     return rows
 
 
@@ -171,7 +172,7 @@ def _judge_case(
     judgment = backend.judge(case.item, case.item.principle, case.order)
     our_seconds = time.perf_counter() - started
     system, user = (m["content"] for m in ours)
-    return {
+    row: Json = {
         "id": case.item.id,
         "order": list(case.order),
         "same_messages": ours == messages,
@@ -192,6 +193,28 @@ def _judge_case(
             "seconds": our_seconds,
         },
     }
+    if thinking:
+        row["after_our_thinking"] = _answer_after_our_thinking(backend, llm, len(prompt_tokens))
+    return row
+
+
+def _answer_after_our_thinking(backend: LlamaBackend, llm: Llama, prompt_length: int) -> Json:
+    """The reference engine's greedy free answer after rajudge's own thinking, token for token.
+
+    Two greedy thinkings part at near ties (bench.fidelity_ties), and scores after different
+    reasoning cannot be compared. After the same thinking they can: rajudge reads its scores
+    right there, so this free answer must give them.
+    """
+    held = backend._seqs.tokens(0)  # judged alone, the judgment ran in the trunk
+    closed = next(
+        end
+        for end in range(prompt_length + 1, len(held) + 1)
+        if llm.detokenize(held[prompt_length:end]).endswith(b"</think>\n\n")
+    )
+    reply = llm.create_completion(held[:closed], max_tokens=ANSWER_ROOM, temperature=0.0, seed=0)
+    thought = llm.detokenize(held[prompt_length:closed]).decode("utf-8", "replace")
+    text = reply["choices"][0]["text"]
+    return {"text": text, "parsed_text": "<think>\n" + thought + text}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,6 +16,7 @@ _STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
 _NEAR_TIE = 0.1  # top two probabilities closer than this: a coin flip for any reader
 _HEAD = 90  # characters of a free answer quoted for a disagreement
 _SKELETON_HEAD = skeleton_text(1, "", "").removesuffix("}")  # rajudge's answer up to a digit
+_AFTER = "after_our_thinking"  # the reference engine's free answer after rajudge's own thinking
 
 
 @dataclass(frozen=True)
@@ -28,17 +29,17 @@ class Disagreement:
     cause: str
 
 
-def answer(row: Json) -> str | None:
+def answer(row: Json, source: str = "reference") -> str | None:
     """The free answer after its thinking; None when the thinking never closed."""
-    text = row["reference"]["parsed_text"]
+    text = row[source]["parsed_text"]
     if text.startswith("<think>"):
         return text.split("</think>", 1)[1] if "</think>" in text else None
     return text
 
 
-def parsed_scores(row: Json) -> dict[str, int] | None:
+def parsed_scores(row: Json, source: str = "reference") -> dict[str, int] | None:
     """The reference parser's scores by real name, or None unless it scored every response."""
-    scores = row["reference"]["parsed"]["scores"]
+    scores = row[source]["parsed"]["scores"]
     real = {}
     for i, name in enumerate(row["order"]):
         value = scores.get(f"model-{i + 1}")
@@ -63,6 +64,7 @@ def summarize(rows: list[Json]) -> Json:
     our_times = [r["rajudge"]["seconds"] for r in rows]
     decided = [(r, preferred(s)) for r, s in parsed if preferred(s) is not None]
     return {
+        **_after_our_thinking(rows),
         "judgments": len(rows),
         "same_messages": sum(r["same_messages"] for r in rows),
         "same_prompt_tokens": sum(r["same_prompt_tokens"] for r in rows),
@@ -85,8 +87,22 @@ def summarize(rows: list[Json]) -> Json:
     }
 
 
-def _starts_with_scores(row: Json) -> bool:
-    text = answer(row)
+def _after_our_thinking(rows: list[Json]) -> Json:
+    """The free answers given after rajudge's own thinking (reasoning mode) against its scores."""
+    rows = [row for row in rows if _AFTER in row]
+    parsed = [(row, parsed_scores(row, _AFTER)) for row in rows]
+    parsed = [(row, scores) for row, scores in parsed if scores is not None]
+    return {
+        "after_judgments": len(rows),
+        "after_parsed": len(parsed),
+        "after_starts_with_scores": sum(_starts_with_scores(r, _AFTER) for r in rows),
+        "after_scores_agree": _agreeing(parsed),
+        "after_disagreements": [d.__dict__ for d in _disagreements(parsed, _AFTER)],
+    }
+
+
+def _starts_with_scores(row: Json, source: str = "reference") -> bool:
+    text = answer(row, source)
     return text is not None and _STARTS_WITH_SCORES.match(text) is not None
 
 
@@ -101,7 +117,9 @@ def _our_top(row: Json) -> str:
     return max(ours, key=lambda n: (ours[n], expected[n]))
 
 
-def _disagreements(parsed: list[tuple[Json, dict[str, int]]]) -> list[Disagreement]:
+def _disagreements(
+    parsed: list[tuple[Json, dict[str, int]]], source: str = "reference"
+) -> list[Disagreement]:
     found = []
     for row, scores in parsed:
         for name, theirs in scores.items():
@@ -109,17 +127,18 @@ def _disagreements(parsed: list[tuple[Json, dict[str, int]]]) -> list[Disagreeme
             if theirs != ours:
                 dist = row["rajudge"]["distributions"][name]
                 case = f"{row['id']} ({' then '.join(row['order'])})"
-                found.append(Disagreement(case, name, theirs, ours, dist, _cause(row, dist)))
+                cause = _cause(row, dist, source)
+                found.append(Disagreement(case, name, theirs, ours, dist, cause))
     return found
 
 
-def _cause(row: Json, dist: list[float]) -> str:
-    text = answer(row)
+def _cause(row: Json, dist: list[float], source: str) -> str:
+    text = answer(row, source)
     if text is None:
         return "the free generation never closed its thinking; its JSON came from inside it"
-    if not _starts_with_scores(row):
+    if not _starts_with_scores(row, source):
         return f"the free answer does not start with the score JSON: {_head(text)}"
-    if shared_thinking(row) is not None:
+    if source == "reference" and shared_thinking(row) is not None:
         return _parting(row)
     if not text.startswith(_SKELETON_HEAD):
         return f"the free answer lays the JSON out differently: {_head(text)}"
@@ -190,15 +209,33 @@ def render(result: Json) -> str:
     for mode, summary in modes.items():
         lines += ["", f"## Disagreements, {mode} mode", ""]
         lines += _partings(summary["partings"], summary["judgments"])
-        if not summary["disagreements"]:
-            lines.append("None: every integer score the reference parsed equals rajudge's.")
-        for d in summary["disagreements"]:
-            dist = ", ".join(f"{p:.2f}" for p in d["distribution"])
-            lines.append(
-                f"- {d['case']}, `{d['response']}`: reference {d['reference']}, rajudge "
-                f"{d['rajudge']} (P(1..5) = {dist}). {d['cause']}"
-            )
+        lines += _listed(summary["disagreements"])
+        if summary["after_judgments"]:
+            lines += ["", f"## After rajudge's own thinking, {mode} mode", "", *_AFTER_TEXT, ""]
+            lines += _listed(summary["after_disagreements"])
     return "\n".join(lines) + "\n"
+
+
+def _listed(disagreements: list[Json]) -> list[str]:
+    if not disagreements:
+        return ["None: every integer score the reference parsed equals rajudge's."]
+    lines = []
+    for d in disagreements:
+        dist = ", ".join(f"{p:.2f}" for p in d["distribution"])
+        lines.append(
+            f"- {d['case']}, `{d['response']}`: reference {d['reference']}, rajudge "
+            f"{d['rajudge']} (P(1..5) = {dist}). {d['cause']}"
+        )
+    return lines
+
+
+_AFTER_TEXT = textwrap.wrap(
+    "Where the two greedy thinkings part, the scores follow different reasoning and say nothing"
+    " of how rajudge reads an answer. So each reasoning judgment is also answered freely by the"
+    " reference engine (llama-cpp-python, greedy, its parser) after rajudge's own thinking,"
+    " token for token: rajudge reads its scores right there, and the two must agree.",
+    92,
+)
 
 
 def _partings(partings: list[Json], judgments: int) -> list[str]:
@@ -244,6 +281,14 @@ _ROWS = (
         lambda s: _share(s["preferred_agree"], s["preferred_decided"]),
     ),
     ("reference ties (no preferred response)", lambda s: str(s["reference_ties"])),
+    (
+        "free answer after rajudge's own thinking starts with JSON",
+        lambda s: _share(s["after_starts_with_scores"], s["after_judgments"]),
+    ),
+    (
+        "integer scores agree, after rajudge's own thinking",
+        lambda s: _share(*s["after_scores_agree"]),
+    ),
     ("median s/judgment, reference", lambda s: f"{s['reference_median_s']:.2f}"),
     ("median s/judgment, rajudge", lambda s: f"{s['rajudge_median_s']:.2f}"),
     (

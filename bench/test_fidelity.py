@@ -101,3 +101,31 @@ def test_the_parting_token_is_found_through_masked_names() -> None:
     assert parting_step(["The", " model", "-", "1", " is", " better"], ["a", "b"], shared) == 5
     row["rajudge"]["thinking"] = "The a is"  # stopped at its budget: a beginning, not a parting
     assert shared_thinking(row) is None
+
+
+def test_the_answer_after_our_own_thinking_is_compared_apart() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    row = _row("<think>\nhmm</think>" + LAID_OUT, parsed, {"a": 5, "b": 2})
+    row["rajudge"]["thinking"] = "something else"  # the thinkings part: not comparable
+    row["after_our_thinking"] = {
+        "parsed_text": "<think>\nsomething else\n</think>\n\n" + LAID_OUT,
+        "parsed": {"scores": {"model-1": 5, "model-2": 3}, "ranking": []},
+    }
+    summary = summarize([row])
+    assert summary["scores_agree_parsed"] == (1, 2)
+    assert (summary["after_judgments"], summary["after_starts_with_scores"]) == (1, 1)
+    assert summary["after_scores_agree"] == (1, 2)
+    (miss,) = summary["after_disagreements"]
+    assert (miss["response"], miss["reference"], miss["rajudge"]) == ("b", 3, 2)
+    assert "thinkings part" not in miss["cause"]
+    page = render(
+        {
+            "model": "m",
+            "started": "now",
+            "command": "python -m bench.fidelity",
+            "settings": {"seed": 0, "budget": 64},
+            "modes": {"reasoning": [row]},
+        }
+    )
+    assert "| integer scores agree, after rajudge's own thinking | 1/2 (50.0%) |" in page
+    assert "## After rajudge's own thinking, reasoning mode" in page
