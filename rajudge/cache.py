@@ -2,7 +2,8 @@
 
 One SQLite file maps a key to a stored Judgment. The key hashes everything the verdict depends
 on (a `Fingerprint` of model and settings, the principle text, the prompt, and the responses in
-the order the judge sees them), so a hit is the judgment a fresh run would make. WAL mode, a busy
+the order the judge sees them), so a hit is the judgment a fresh run would make (up to the
+rounding that batching moves on some weights: rajudge.engine.sequences). WAL mode, a busy
 timeout and one transaction per write let several rajudge processes share the file. A cache
 that cannot be used is a warning and a run without it, never a failed run.
 """

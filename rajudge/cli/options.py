@@ -84,7 +84,8 @@ ParallelOption = Annotated[
     typer.Option(
         "--parallel",
         help="Judgments decoded together in one batch (llama backend), each in its own KV "
-        "stream; changes speed and memory, never scores. 1 judges one at a time.",
+        "stream; changes speed and memory, scores only at the rounding level. 1 judges one "
+        "at a time.",
     ),
 ]
 PermutationsOption = Annotated[

@@ -4,12 +4,16 @@ llama.cpp decodes tokens of several sequences in one pass, which on a CPU costs 
 than decoding one: the weights are read once per pass either way. The trunk (sequence 0) holds
 the prefix every judgment of a batch shares (the judge's instructions, the principle) and keeps
 it for the next batch; each judgment's sequence starts as a copy of the trunk's cache (a memory
-copy, nothing is recomputed) and holds the judgment's own tokens.
+copy, nothing is recomputed) and holds the judgment's own tokens. A batch of one has nothing to
+share and runs in the trunk itself.
 
-Every sequence has a KV stream of its own, laid out as if it were alone, so a judgment's scores
-are the same bit for bit whichever judgments share its batch. llama.cpp computes a batch of one
-token with another kernel than a batch of several, and the rounding differs; so prompt material
-is never decoded one token alone, and scores never depend on what the trunk held before.
+Every sequence has a KV stream of its own, laid out as if it were alone: no judgment attends to
+another's tokens. Whether its arithmetic is also the same bit for bit depends on llama.cpp's CPU
+kernels. For the demo model's Q4_1 weights it is, whichever judgments share the batch and
+whatever the trunk held before (tested), as long as prompt material is never decoded one token
+alone (a pass of one token takes another kernel). Q4_K weights, repacked for AVX2, are computed
+a few tokens at a time, so how tokens fall into passes moves the digit probabilities at the
+rounding level (bench/RESULTS.md measures how much).
 """
 
 from __future__ import annotations
