@@ -16,6 +16,10 @@ _STARTS_WITH_SCORES = re.compile(r'\s*(```(?:json)?\s*)?\{\s*"scores"\s*:')
 _NEAR_TIE = 0.1  # top two probabilities closer than this: a coin flip for any reader
 _HEAD = 90  # characters of a free answer quoted for a disagreement
 _SKELETON_HEAD = skeleton_text(1, "", "").removesuffix("}")  # rajudge's answer up to a digit
+_FOLLOWS = (
+    "follows the score before it: the two answers wrote different digits there, so this score"
+    " is read after different text"
+)
 _AFTER = "after_our_thinking"  # the reference engine's free answer after rajudge's own thinking
 
 
@@ -122,13 +126,15 @@ def _disagreements(
 ) -> list[Disagreement]:
     found = []
     for row, scores in parsed:
-        for name, theirs in scores.items():
-            ours = row["rajudge"]["scores"][name]
+        parted = False  # an earlier score differs: the answers part there
+        for name in row["order"]:
+            theirs, ours = scores[name], row["rajudge"]["scores"][name]
             if theirs != ours:
                 dist = row["rajudge"]["distributions"][name]
                 case = f"{row['id']} ({' then '.join(row['order'])})"
-                cause = _cause(row, dist, source)
+                cause = _FOLLOWS if parted else _cause(row, dist, source)
                 found.append(Disagreement(case, name, theirs, ours, dist, cause))
+                parted = True
     return found
 
 
@@ -140,7 +146,7 @@ def _cause(row: Json, dist: list[float], source: str) -> str:
         return f"the free answer does not start with the score JSON: {_head(text)}"
     if source == "reference" and shared_thinking(row) is not None:
         return _parting(row)
-    if not text.startswith(_SKELETON_HEAD):
+    if not text.lstrip().startswith(_SKELETON_HEAD):  # after a thinking: "\n\n" first
         return f"the free answer lays the JSON out differently: {_head(text)}"
     top = sorted(dist, reverse=True)
     if top[0] - top[1] < _NEAR_TIE:
