@@ -8,22 +8,20 @@ skeleton (rajudge.judging.scoring) reading the score-token probabilities at each
 
 from __future__ import annotations
 
-import ctypes
 import os
 import time
 import warnings
 import zlib
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
 from rajudge.engine.base import Job, judge_one_job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import generate
+from rajudge.engine.load_log import load_failure, load_log
 from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
 from rajudge.errors import (
@@ -42,7 +40,6 @@ from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, de
 _RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
-_GGML_LOG_ERROR = 4  # enum ggml_log_level
 
 
 @dataclass
@@ -85,7 +82,7 @@ class LlamaBackend:
         threads = settings.threads or default_threads()
         errors: list[str] = []
         try:
-            with _load_log(llama_cpp, errors):
+            with load_log(llama_cpp, errors):
                 # the Llama object lends its weights and tokenizer; judging runs in the
                 # multi-sequence context below, so its own context is kept minimal
                 self._llm = llama_cpp.Llama(
@@ -106,7 +103,7 @@ class LlamaBackend:
         except (ValueError, RuntimeError) as exc:
             if hasattr(self, "_llm"):
                 self._llm.close()
-            raise ModelError(_load_failure(path, errors)) from exc
+            raise ModelError(load_failure(path, errors)) from exc
         self._skeletons: dict[tuple[int, str], ScoreSkeleton] = {}
         try:
             template = self._llm.metadata.get("tokenizer.chat_template")
@@ -290,8 +287,9 @@ class LlamaBackend:
         if self._llm._is_recurrent or self._llm._is_hybrid:
             seqs.reset()  # a recurrent state cannot be cut back to a shared prefix
         if len(works) == 1:
+            works[0].seq = 0  # the trunk
             reuse, last = seqs.judge_in_trunk(tokens[0])
-            return [min(reuse, len(works[0].prompt))], {works[0].seq: last}
+            return [min(reuse, len(works[0].prompt))], {0: last}
         shared = _shared_prefix([w.prompt for w in works])
         reused = seqs.set_trunk(works[0].prompt[:shared])
         starts = seqs.start([t[shared:] for t in tokens])
@@ -357,43 +355,6 @@ class LlamaBackend:
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._tokens.tokenize(text, special=special)
-
-
-@contextmanager
-def _load_log(llama_cpp: ModuleType, errors: list[str]) -> Iterator[None]:
-    """Collect llama.cpp's error messages while a model loads; its log goes on as before.
-
-    llama.cpp says why a load failed only in its log, which llama-cpp-python mutes; the reason
-    belongs in rajudge's one line. The log callback is global, so the previous one is restored.
-    """
-    previous, data = llama_cpp.llama_log_callback(), ctypes.c_void_p()
-    llama_cpp.llama_log_get(ctypes.byref(previous), ctypes.byref(data))
-
-    def record(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        if level == _GGML_LOG_ERROR:
-            errors.append(text.decode("utf-8", "replace").strip())
-        if previous:
-            previous(level, text, user_data)
-
-    callback = llama_cpp.llama_log_callback(record)
-    llama_cpp.llama_log_set(callback, data)
-    try:
-        yield
-    finally:
-        llama_cpp.llama_log_set(previous, data)
-
-
-def _load_failure(path: Path, errors: list[str]) -> str:
-    """One line for a model llama.cpp refused, with the reason it logged."""
-    marker = "error loading model: "
-    reasons = [e.split(marker, 1)[1] for e in errors if marker in e] or errors[-1:]
-    message = f"{path}: llama.cpp could not load this model"
-    if not reasons:
-        return message
-    reason = reasons[-1].removeprefix("llama_model_loader: ")
-    if "unknown model architecture" in reason:
-        reason += " (this llama.cpp build does not support it; a newer llama-cpp-python may)"
-    return f"{message}: {reason}"
 
 
 def _shared_prefix(prompts: Sequence[Sequence[int]]) -> int:
