@@ -206,10 +206,12 @@ def _answer_after_our_thinking(backend: LlamaBackend, llm: Llama, prompt_length:
     right there, so this free answer must give them.
     """
     held = backend._seqs.tokens(0)  # judged alone, the judgment ran in the trunk
+    opening = list(backend._skeleton(2, backend._tail).forced[0])  # the answer rajudge writes
     closed = next(
         end
         for end in range(prompt_length + 1, len(held) + 1)
-        if llm.detokenize(held[prompt_length:end]).endswith(b"</think>\n\n")
+        if held[end : end + len(opening)] == opening
+        and b"</think>" in llm.detokenize(held[prompt_length:end])
     )
     reply = llm.create_completion(held[:closed], max_tokens=ANSWER_ROOM, temperature=0.0, seed=0)
     thought = llm.detokenize(held[prompt_length:closed]).decode("utf-8", "replace")

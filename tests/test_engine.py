@@ -6,8 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from rajudge.engine.free_text import generate
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError
 from rajudge.judging.protocol import masked_order
@@ -123,6 +125,31 @@ def test_reasoning_mode_thinks_within_budget(demo_model: Path) -> None:
     assert sorted(judgment.ranking) == sorted(ITEM.responses)
     assert judgment.timings.generated_tokens <= 24 + 64
     assert without_timings(again) == without_timings(judgment)
+
+
+@pytest.mark.parametrize(
+    ("keep_stop", "limit", "held", "closed"),
+    [
+        (True, 12, "</think>\n", True),  # the close and the newline after it, as written
+        (True, 3, "</think>", True),  # out of tokens right after the close
+        (True, 2, "</think", False),  # out of tokens inside it: no close
+        (False, 12, "", False),
+    ],
+)
+def test_free_text_keeps_the_models_own_close_only_when_asked(
+    backend: LlamaBackend, keep_stop: bool, limit: int, held: str, closed: bool
+) -> None:
+    """The demo model continues this pattern greedily: `</think>`, a newline, the next letter."""
+    llm = backend._llm
+    tokens = llm.tokenize(b"A</think>\nB</think>\nC</think>\nD</think>\nE", add_bos=False)
+    _, last = backend._seqs.judge_in_trunk(tokens)
+    rng = {0: np.random.default_rng(0)}
+    written = generate(
+        backend._seqs, llm, {0: last}, rng, limit, ("</think>",), 0.0, keep_stop=keep_stop
+    )[0]
+    cached = backend._seqs.tokens(0)[len(tokens) :]
+    assert llm.detokenize(cached).decode() == held
+    assert written == (held if not closed else "", len(cached), closed)
 
 
 def test_rationales_name_responses_by_their_real_names(backend: LlamaBackend) -> None:

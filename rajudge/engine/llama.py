@@ -20,7 +20,7 @@ import numpy as np
 
 from rajudge.engine.base import Job, judge_one_job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
-from rajudge.engine.free_text import generate
+from rajudge.engine.free_text import FreeText, generate
 from rajudge.engine.load_log import load_failure, load_log
 from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
@@ -260,12 +260,16 @@ class LlamaBackend:
         reused, logits = self._open(works, opened)
         if reasoning:
             budget = self.settings.reasoning_budget
-            thoughts = self._free_text(works, logits, budget, (THINK_CLOSE,))
+            thoughts = self._free_text(works, logits, budget, (THINK_CLOSE,), keep_stop=True)
             closing = self._tokenize("\n" + THINK_CLOSE + "\n\n", special=True)
-            logits = seqs.feed({w.seq: closing + list(w.skeleton.forced[0]) for w in works})
+            feeds = {}
             for work in works:
-                work.rationale, count = thoughts[work.seq]
-                work.generated += count + len(closing)
+                thought = thoughts[work.seq]
+                ours = [] if thought.closed else closing  # else the model wrote its own
+                work.rationale = thought.text
+                work.generated += thought.tokens + len(ours)
+                feeds[work.seq] = ours + list(work.skeleton.forced[0])
+            logits = seqs.feed(feeds)
         tails = self._decode_scores(works, logits)
         for work in works:
             work.generated += work.skeleton.length - len(tails[work.seq])
@@ -273,8 +277,8 @@ class LlamaBackend:
             logits = seqs.feed({w.seq: tails[w.seq] for w in works})
             said = self._free_text(works, logits, self.settings.rationale_tokens, ('"', "\n"))
             for work in works:
-                work.rationale, count = said[work.seq]
-                work.generated += len(tails[work.seq]) + count
+                work.rationale = said[work.seq].text
+                work.generated += len(tails[work.seq]) + said[work.seq].tokens
         return reused
 
     def _open(
@@ -348,10 +352,14 @@ class LlamaBackend:
         logits: dict[int, np.ndarray],
         limit: int,
         stops: tuple[str, ...],
-    ) -> dict[int, tuple[str, int]]:
+        *,
+        keep_stop: bool = False,
+    ) -> dict[int, FreeText]:
         rngs = {w.seq: w.rng for w in works}
         temperature = self.settings.temperature
-        return generate(self._seqs, self._llm, logits, rngs, limit, stops, temperature)
+        return generate(
+            self._seqs, self._llm, logits, rngs, limit, stops, temperature, keep_stop=keep_stop
+        )
 
     def _tokenize(self, text: str, *, special: bool) -> list[int]:
         return self._tokens.tokenize(text, special=special)
