@@ -46,7 +46,11 @@ if TYPE_CHECKING:
 
 SETS = ("llmbar", "hhh", "pandalm", "evalbiasbench")
 ANSWER_ROOM = 256  # tokens a free answer may take after its thinking (or at all, in fast mode)
-ANSWERS = ("reference", "after_our_thinking")  # the free answers of a row, parsed alike
+ANSWERS = (
+    "reference",
+    "reference_cold",
+    "after_our_thinking",
+)  # a row's free answers, parsed alike
 RESULTS = REPO / "bench" / "results"
 CTX = DEFAULT_MAX_CTX  # the same context for both: room for every shared pair
 
@@ -116,8 +120,11 @@ def reference_prompt(
     return llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
 
 
-def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: int) -> list[Json]:
-    """Both contenders on every case, alternating per case so machine noise hits both alike."""
+def run_mode(
+    model: Path, cases: list[Case], mode: str, budget: int, threads: int, cold: bool = False
+) -> list[Json]:
+    """Both contenders on every case, alternating per case so machine noise hits both alike;
+    with `cold`, the reference a second time with an empty cache."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         framing = [
@@ -131,7 +138,9 @@ def run_mode(model: Path, cases: list[Case], mode: str, budget: int, threads: in
         rows = []
         try:
             for n, (case, messages) in enumerate(zip(cases, ref_messages, strict=True), 1):
-                rows.append(_judge_case(case, messages, mode, budget, backend, llm, formatter))
+                rows.append(
+                    _judge_case(case, messages, mode, budget, backend, llm, formatter, cold)
+                )
                 took = rows[-1]["reference"]["seconds"], rows[-1]["rajudge"]["seconds"]
                 print(f"bench: {mode} {n}/{len(cases)} ({took[0]:.1f} s, {took[1]:.1f} s)")
         finally:
@@ -152,10 +161,46 @@ def _judge_case(
     backend: LlamaBackend,
     llm: Llama,
     formatter: Jinja2ChatFormatter,
+    cold_reference: bool,
 ) -> Json:
     ours = judge_messages(case.item.principle.text, case.item, list(case.order))
     thinking = mode == "reasoning"
     prompt_tokens = reference_prompt(llm, formatter, messages, thinking)
+    reference = _free_generation(llm, messages, prompt_tokens, thinking, budget)
+    cold = None
+    if cold_reference:  # the same again with nothing cached: other chunks, other rounding
+        llm.reset()
+        cold = _free_generation(llm, messages, prompt_tokens, thinking, budget)
+    started = time.perf_counter()
+    judgment = backend.judge(case.item, case.item.principle, case.order)
+    our_seconds = time.perf_counter() - started
+    system, user = (m["content"] for m in ours)
+    row: Json = {
+        "id": case.item.id,
+        "order": list(case.order),
+        "same_messages": ours == messages,
+        "same_prompt_tokens": backend._tokens.prompt(system, user, thinking=thinking)
+        == prompt_tokens,
+        "reference": reference,
+        "rajudge": {
+            "scores": {r.name: r.score for r in judgment.responses},
+            "distributions": {r.name: list(r.distribution) for r in judgment.responses},
+            "thinking": judgment.rationale if thinking else "",
+            "generated_tokens": judgment.timings.generated_tokens,
+            "seconds": our_seconds,
+        },
+    }
+    if cold is not None:
+        row["reference_cold"] = cold
+    if thinking:
+        row["after_our_thinking"] = _answer_after_our_thinking(backend, llm, len(prompt_tokens))
+    return row
+
+
+def _free_generation(
+    llm: Llama, messages: list[Json], prompt_tokens: list[int], thinking: bool, budget: int
+) -> Json:
+    """The reference protocol's greedy free answer; llama-cpp-python reuses what it cached."""
     started = time.perf_counter()
     if thinking:
         reply = llm.create_completion(
@@ -167,35 +212,13 @@ def _judge_case(
             messages, max_tokens=ANSWER_ROOM, temperature=0.0, seed=0
         )
         text = reply["choices"][0]["message"]["content"] or ""
-    ref_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    judgment = backend.judge(case.item, case.item.principle, case.order)
-    our_seconds = time.perf_counter() - started
-    system, user = (m["content"] for m in ours)
-    row: Json = {
-        "id": case.item.id,
-        "order": list(case.order),
-        "same_messages": ours == messages,
-        "same_prompt_tokens": backend._tokens.prompt(system, user, thinking=thinking)
-        == prompt_tokens,
-        "reference": {
-            "text": text,
-            # what the package parses: the whole generation, thinking block included
-            "parsed_text": ("<think>\n" if thinking else "") + text,
-            "generated_tokens": reply["usage"]["completion_tokens"],
-            "seconds": ref_seconds,
-        },
-        "rajudge": {
-            "scores": {r.name: r.score for r in judgment.responses},
-            "distributions": {r.name: list(r.distribution) for r in judgment.responses},
-            "thinking": judgment.rationale if thinking else "",
-            "generated_tokens": judgment.timings.generated_tokens,
-            "seconds": our_seconds,
-        },
+    return {
+        "text": text,
+        # what the package parses: the whole generation, thinking block included
+        "parsed_text": ("<think>\n" if thinking else "") + text,
+        "generated_tokens": reply["usage"]["completion_tokens"],
+        "seconds": time.perf_counter() - started,
     }
-    if thinking:
-        row["after_our_thinking"] = _answer_after_our_thinking(backend, llm, len(prompt_tokens))
-    return row
 
 
 def _answer_after_our_thinking(backend: LlamaBackend, llm: Llama, prompt_length: int) -> Json:
@@ -227,6 +250,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget", type=int, default=384, help="thinking tokens (rajudge's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--cold-reference",
+        action="store_true",
+        help="run the reference twice per judgment, the second time with nothing cached",
+    )
     args = parser.parse_args(argv)
     refvenv.ensure()
     model = resolve_model(args.model, load_config())
@@ -243,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     for mode, per_set in plan:
         if per_set:
             cases = both_orders(sample_pairs(per_set, args.seed))
-            rows = run_mode(model.path, cases, mode, args.budget, args.threads)
+            rows = run_mode(model.path, cases, mode, args.budget, args.threads, args.cold_reference)
             result["modes"][mode] = rows
             write_json(out, result)
     (REPO / "bench" / "FIDELITY.md").write_text(fidelity_report.render(result), encoding="utf-8")

@@ -21,6 +21,7 @@ _FOLLOWS = (
     " is read after different text"
 )
 _AFTER = "after_our_thinking"  # the reference engine's free answer after rajudge's own thinking
+_COLD = "reference_cold"  # the reference again, nothing cached (bench.fidelity --cold-reference)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ def summarize(rows: list[Json]) -> Json:
     decided = [(r, preferred(s)) for r, s in parsed if preferred(s) is not None]
     return {
         **_after_our_thinking(rows),
+        **_cold_reference(rows),
         "judgments": len(rows),
         "same_messages": sum(r["same_messages"] for r in rows),
         "same_prompt_tokens": sum(r["same_prompt_tokens"] for r in rows),
@@ -102,6 +104,30 @@ def _after_our_thinking(rows: list[Json]) -> Json:
         "after_starts_with_scores": sum(_starts_with_scores(r, _AFTER) for r in rows),
         "after_scores_agree": _agreeing(parsed),
         "after_disagreements": [d.__dict__ for d in _disagreements(parsed, _AFTER)],
+    }
+
+
+def _cold_reference(rows: list[Json]) -> Json:
+    """The reference against itself run cold: how often the engine's rounding alone moves a
+    score, and rajudge against that second reading."""
+    rows = [row for row in rows if _COLD in row]
+    cold = [(row, parsed_scores(row, _COLD)) for row in rows]
+    cold = [(row, scores) for row, scores in cold if scores is not None]
+    both = [(row, parsed_scores(row), scores) for row, scores in cold]
+    named = [(row, n, warm[n], scores[n]) for row, warm, scores in both if warm for n in scores]
+    moved = []
+    for row, name, warm, again in named:
+        if warm != again:
+            dist = ", ".join(f"{p:.2f}" for p in row["rajudge"]["distributions"][name])
+            moved.append(
+                f"- {row['id']} ({' then '.join(row['order'])}), `{name}`: reference {warm},"
+                f" cold {again}, rajudge {row['rajudge']['scores'][name]} (P(1..5) = {dist})"
+            )
+    return {
+        "cold_judgments": len(rows),
+        "cold_self_agree": (sum(w == a for _, _, w, a in named), len(named)),
+        "cold_rajudge_agree": _agreeing(cold),
+        "cold_disagreements": moved,
     }
 
 
@@ -216,6 +242,9 @@ def render(result: Json) -> str:
         lines += ["", f"## Disagreements, {mode} mode", ""]
         lines += _partings(summary["partings"], summary["judgments"])
         lines += _listed(summary["disagreements"])
+        if summary["cold_judgments"]:
+            lines += ["", f"## The reference against itself, {mode} mode", "", *_COLD_TEXT, ""]
+            lines += summary["cold_disagreements"] or ["None: both runs wrote the same scores."]
         if summary["after_judgments"]:
             lines += ["", f"## After rajudge's own thinking, {mode} mode", "", *_AFTER_TEXT, ""]
             lines += _listed(summary["after_disagreements"])
@@ -234,6 +263,14 @@ def _listed(disagreements: list[Json]) -> list[str]:
         )
     return lines
 
+
+_COLD_TEXT = textwrap.wrap(
+    "Each judgment's free generation run a second time with llama-cpp-python's cache emptied"
+    " first (`--cold-reference`): the same protocol, prompt and greedy decoding, only the"
+    " prompt computed in other chunks, so rounded differently. Where the two runs write"
+    " different scores, no reader of this engine can agree with both.",
+    92,
+)
 
 _AFTER_TEXT = textwrap.wrap(
     "Where the two greedy thinkings part, the scores follow different reasoning and say nothing"
@@ -295,6 +332,11 @@ _ROWS = (
         "integer scores agree, after rajudge's own thinking",
         lambda s: _share(*s["after_scores_agree"]),
     ),
+    (
+        "reference run cold (nothing cached) agrees with the reference",
+        lambda s: _share(*s["cold_self_agree"]),
+    ),
+    ("integer scores agree, rajudge and the cold run", lambda s: _share(*s["cold_rajudge_agree"])),
     ("median s/judgment, reference", lambda s: f"{s['reference_median_s']:.2f}"),
     ("median s/judgment, rajudge", lambda s: f"{s['rajudge_median_s']:.2f}"),
     (

@@ -138,3 +138,30 @@ def test_a_score_after_a_differing_one_is_put_down_to_it() -> None:
     first, second = summarize([row])["disagreements"]
     assert first["response"] == "a" and first["cause"].startswith("near tie")
     assert second["response"] == "b" and second["cause"].startswith("follows the score before")
+
+
+def test_the_reference_run_cold_is_compared_with_itself_and_with_rajudge() -> None:
+    parsed = {"scores": {"model-1": 4, "model-2": 2}, "ranking": []}
+    row = _row(LAID_OUT, parsed, {"a": 4, "b": 3})
+    row["reference_cold"] = {
+        "parsed_text": LAID_OUT.replace("2}", "3}"),
+        "parsed": {"scores": {"model-1": 4, "model-2": 3}, "ranking": []},
+    }
+    plain = _row(LAID_OUT, parsed, {"a": 4, "b": 2}, order=("b", "a"))  # not run cold
+    summary = summarize([row, plain])
+    assert summary["cold_judgments"] == 1
+    assert summary["cold_self_agree"] == (1, 2)
+    assert summary["cold_rajudge_agree"] == (2, 2)
+    (moved,) = summary["cold_disagreements"]
+    assert "`b`: reference 2, cold 3, rajudge 3" in moved
+    page = render(
+        {
+            "model": "m",
+            "started": "now",
+            "command": "python -m bench.fidelity --cold-reference",
+            "settings": {"seed": 0, "budget": 64},
+            "modes": {"fast": [row, plain]},
+        }
+    )
+    assert "| reference run cold (nothing cached) agrees with the reference | 1/2 (50.0%) |" in page
+    assert "## The reference against itself, fast mode" in page
