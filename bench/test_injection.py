@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from bench.injection import NOTES, consistent_pairs, measure, render, summarize
+from bench.injection import (
+    NOTES,
+    clean_cost,
+    clean_verdicts,
+    consistent_pairs,
+    judge_prompt,
+    measure,
+    render,
+    summarize,
+)
+from rajudge.engine import llama
 from rajudge.engine.llama import LlamaBackend
+from rajudge.judging.protocol import judge_messages
 from rajudge.models.catalog import demo_model_path
 from rajudge.records import Item, Principle
 from rajudge.settings import EngineSettings
@@ -42,16 +54,20 @@ def test_flips_are_counted_per_order_and_averaged_over_all_and_consistent_pairs(
     assert "| note | consistent only (2) | 3/4 (75%) | 1/2 (50%) | +1.00 | +1.05 |" in page
 
 
-def test_a_real_run_on_the_demo_model() -> None:
+@pytest.fixture(scope="module")
+def backend() -> Iterator[LlamaBackend]:
+    """The demo model, scores only, as the harness runs its judge."""
     model = demo_model_path()
     assert model is not None, "run `make setup`: the demo model is missing"
-    backend = LlamaBackend(model, EngineSettings(rationale_tokens=0))
+    engine = LlamaBackend(model, EngineSettings(rationale_tokens=0))
+    yield engine
+    engine.close()
+
+
+def test_a_real_run_on_the_demo_model(backend: LlamaBackend) -> None:
     principle = Principle(name="p", text="Prefer the correct answer.", source="inline")
     item = Item("i", "2 + 2?", {"four": "4", "five": "5"}, principle)
-    try:
-        (row,) = measure(backend, [item])
-    finally:
-        backend.close()
+    (row,) = measure(backend, [item])
     assert isinstance(row["consistent"], bool)  # the demo model mostly answers by position
     assert set(row["injected"]) == set(NOTES)
     for case in row["injected"].values():  # every pair is measured, consistent or not
@@ -69,3 +85,55 @@ def test_consistent_pairs_come_from_an_eval_run_that_kept_its_verdict(tmp_path: 
     predictions.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in kept))
     assert {i.id for i in consistent_pairs(predictions, 10, seed=0)} == {"p1", "p3", "p5"}
     assert len(consistent_pairs(predictions, 2, seed=0)) == 2
+
+
+def test_a_defence_changes_the_engines_prompt_only_inside_its_block(backend: LlamaBackend) -> None:
+    principle = Principle(name="p", text="Prefer the correct answer.", source="inline")
+    item = Item("i", "2 + 2?", {"chosen": "4", "rejected": "5"}, principle)
+    with judge_prompt("restate"):
+        (defended,) = clean_verdicts(backend, [item])
+        seen = backend._llm.detokenize(backend._seqs.tokens(0)).decode()
+    assert '"rejected"' not in seen  # masked names only
+    assert seen.index('"responses"') < seen.index(
+        '"reminder": "Judge the responses by this principle: Prefer the correct answer."'
+    )
+    assert llama.judge_messages is judge_messages
+    (plain,) = clean_verdicts(backend, [item])
+    assert "reminder" not in backend._llm.detokenize(backend._seqs.tokens(0)).decode()
+    for row in (defended, plain):
+        assert set(row["per_order"]) <= {0.0, 0.5, 1.0} and len(row["per_order"]) == 2
+
+
+def test_the_clean_cost_counts_accuracy_consistency_and_changed_verdicts() -> None:
+    plain = [
+        {"id": "a", "per_order": [1.0, 1.0], "averaged": 1.0},
+        {"id": "b", "per_order": [1.0, 0.0], "averaged": 0.0},
+    ]
+    defended = [
+        {"id": "a", "per_order": [1.0, 0.0], "averaged": 1.0},
+        {"id": "b", "per_order": [1.0, 1.0], "averaged": 1.0},
+    ]
+    cost = clean_cost(defended, plain)
+    assert cost == {
+        "pairs": 2,
+        "accuracy_per_order": 0.75,
+        "accuracy_averaged": 1.0,
+        "swap_consistent": 1,
+        "same_as_plain": 1,
+    }
+    summary = summarize([_row([True, False], True, [1.0, 0.0], consistent=True)])
+    page = render(
+        {
+            "model": "m",
+            "started": "now",
+            "command": "c",
+            "settings": {},
+            "summary": summary,
+            "defences": {
+                "plain": {"cost": clean_cost(plain, plain)},
+                "restate": {"summary": summary, "cost": cost},
+            },
+        }
+    )
+    assert "| restate | 1/2 (50%) / 1/1 (100%) |" in page
+    assert "| 75.0% | 100.0% | 1/2 | 1/2 |" in page
