@@ -20,7 +20,8 @@ from rajudge.records import Item
 # 2: the system prompt is tokenized with the template text, and the answer skeleton is laid
 #    out as the system prompt's example, both as in the reference protocol's free generation.
 # 3: rationales and thinking name responses by their real names, not the masked ones.
-PROTOCOL_VERSION = 3
+# 4: reasoning mode keeps the model's own close of its thinking, so its scores follow other text.
+PROTOCOL_VERSION = 4
 
 SYSTEM_PROMPT = """
 You are an evaluator judging model responses based on a given **evaluation principle**. Your primary goal is to assess how well each response for the prompt adheres to the principle, placing this above typical general preferences, though you should not endorse harmful content.
