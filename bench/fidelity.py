@@ -46,11 +46,7 @@ if TYPE_CHECKING:
 
 SETS = ("llmbar", "hhh", "pandalm", "evalbiasbench")
 ANSWER_ROOM = 256  # tokens a free answer may take after its thinking (or at all, in fast mode)
-ANSWERS = (
-    "reference",
-    "reference_cold",
-    "after_our_thinking",
-)  # a row's free answers, parsed alike
+ANSWERS = ("reference", "reference_cold", "after_our_thinking")  # free answers, parsed alike
 RESULTS = REPO / "bench" / "results"
 CTX = DEFAULT_MAX_CTX  # the same context for both: room for every shared pair
 
@@ -121,10 +117,15 @@ def reference_prompt(
 
 
 def run_mode(
-    model: Path, cases: list[Case], mode: str, budget: int, threads: int, cold: bool = False
+    model: Path,
+    cases: list[Case],
+    mode: str,
+    budget: int,
+    threads: int,
+    cold_reference: bool = False,
 ) -> list[Json]:
     """Both contenders on every case, alternating per case so machine noise hits both alike;
-    with `cold`, the reference a second time with an empty cache."""
+    with `cold_reference`, the reference a second time with an empty cache."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         framing = [
@@ -139,7 +140,9 @@ def run_mode(
         try:
             for n, (case, messages) in enumerate(zip(cases, ref_messages, strict=True), 1):
                 rows.append(
-                    _judge_case(case, messages, mode, budget, backend, llm, formatter, cold)
+                    _judge_case(
+                        case, messages, mode, budget, backend, llm, formatter, cold_reference
+                    )
                 )
                 took = rows[-1]["reference"]["seconds"], rows[-1]["rajudge"]["seconds"]
                 print(f"bench: {mode} {n}/{len(cases)} ({took[0]:.1f} s, {took[1]:.1f} s)")

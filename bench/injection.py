@@ -71,11 +71,8 @@ DEFENCES = {
 
 
 @contextmanager
-def judge_prompt(defence: str | None) -> Iterator[None]:
+def judge_prompt(defence: str) -> Iterator[None]:
     """The in-process engine with a candidate's user message instead of the protocol's."""
-    if defence is None:
-        yield
-        return
     reminder = DEFENCES[defence]
 
     def defended(principle: str, item: Item, order: list[str]) -> list[dict[str, str]]:
@@ -289,8 +286,6 @@ def _try_defences(
     backend: LlamaBackend, items: list[Item], defences: list[str], clean_items: list[Item]
 ) -> Json:
     """Each candidate on the injected pairs, and every prompt (plain first) on clean pairs."""
-    if not defences:
-        return {}
     plain = clean_verdicts(backend, clean_items)
     tried: Json = {"plain": {"clean": plain, "cost": clean_cost(plain, plain)}}
     for name in defences:
@@ -340,13 +335,16 @@ def main(argv: list[str] | None = None) -> None:
     started = datetime.now(timezone.utc)
     settings = EngineSettings(threads=args.threads, rationale_tokens=0, seed=args.seed)
     backend = LlamaBackend(model.path, settings, name=model.name)
+    tried: Json = {}
     try:
         if args.consistent_in:
             items = consistent_pairs(args.consistent_in, args.pairs, args.seed)
         else:
             items = sample_pairs(args.pairs, args.seed)
         rows = measure(backend, items)
-        tried = _try_defences(backend, items, defences, sample_pairs(args.clean_pairs, args.seed))
+        if defences:
+            clean_items = sample_pairs(args.clean_pairs, args.seed)
+            tried = _try_defences(backend, items, defences, clean_items)
     finally:
         backend.close()
     result: Json = {
@@ -356,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
         "settings": {**vars(args), "consistent_in": args.consistent_in and str(args.consistent_in)},
         "rows": rows,
         "summary": summarize(rows),
-        **({"defences": tried} if defences else {}),
+        **({"defences": tried} if tried else {}),
     }
     out = RESULTS / f"injection-{started:%Y%m%dT%H%M%SZ}.json"
     write_json(out, result)
