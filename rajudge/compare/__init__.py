@@ -1,0 +1,1 @@
+"""rajudge compare: judge systems (models, prompts, checkpoints) against each other, not only items."""
