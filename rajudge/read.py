@@ -393,3 +393,26 @@ def _kind(value: object) -> str:
     if isinstance(value, str):
         return "a string"
     return "a list" if isinstance(value, list) else "an object"
+
+
+_OUTPUT_PROMPT_KEYS = ("prompt", "instruction")  # instruction: AlpacaEval's model_outputs
+_OUTPUT_ANSWER_KEYS = ("response", "output", "completion")
+
+
+def system_output(obj: _Obj) -> tuple[str | None, str, str]:
+    """(id, prompt text, answer) of one row of a system's outputs, as `compare` reads them:
+    ``{"id"?, "prompt" | "instruction", "response" | "output" | "completion"}``, the prompt
+    text or chat messages as in the module docstring; ValueError says what is wrong."""
+    try:
+        prompt_key = next((k for k in _OUTPUT_PROMPT_KEYS if obj.get(k) is not None), None)
+        answer_key = next((k for k in _OUTPUT_ANSWER_KEYS if k in obj), None)
+        if prompt_key is None or answer_key is None:
+            wanted = _OUTPUT_PROMPT_KEYS if prompt_key is None else _OUTPUT_ANSWER_KEYS
+            found = ", ".join(shown(k) for k in list(obj)[:8]) or "none"
+            raise _Invalid(
+                f"expected {' or '.join(map(repr, wanted))} (found keys: {found})"
+            )
+        answer = _text(obj[answer_key], repr(answer_key))
+        return _id(obj, "id"), _prompt(obj[prompt_key]), answer
+    except _Invalid as exc:
+        raise ValueError(str(exc)) from None
