@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import print_table, stderr, stdout
+from rajudge.cli.console import print_error, print_table, stderr, stdout
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -100,7 +100,7 @@ def evaluate(
     override = _single_principle(principle) if principle else None
     items, errors = read_labelled(data, override)
     for error in errors:
-        _report(error)
+        print_error(error)
     if min_length_ratio is not None:
         items = longer_response_pairs(items, min_length_ratio)
     items = sample(items, limit, settings.seed)
@@ -155,10 +155,6 @@ def _contrast(
     return {"a": setup["principle"], "b": other.name, **flip_report(predictions, flipped)}
 
 
-def _report(error: InputError) -> None:
-    stderr.print("error:", str(error), style="red", markup=False, highlight=False)
-
-
 def _single_principle(spec: str) -> Principle:
     principles = resolve(spec)
     if len(principles) != 1:
@@ -196,7 +192,7 @@ def _run(
         for outcome in outcomes:
             if isinstance(outcome, InputError):
                 failed += 1
-                _report(outcome)
+                print_error(outcome)
             else:
                 predictions.append(outcome)
             progress.advance()

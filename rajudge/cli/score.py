@@ -15,7 +15,7 @@ import typer
 
 from rajudge.batch import Tally, interrupts_held, write_results
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import plain_console, stderr, stdout
+from rajudge.cli.console import plain_console, print_error, stderr, stdout
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -27,7 +27,7 @@ from rajudge.cli.options import (
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
-from rajudge.errors import InputError, UsageError
+from rajudge.errors import UsageError
 from rajudge.gate import ScoreGate
 from rajudge.judging.principles import resolve
 from rajudge.output.files import Earlier, ResultWriter, open_result_file, read_earlier
@@ -111,7 +111,7 @@ def score(
     gate = None if fail_under is None else ScoreGate(fail_under)
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
-        _report(error)
+        print_error(error)
     backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
     fingerprint = Fingerprint.of(identity, settings)
     items, kept = read.items, []
@@ -123,7 +123,7 @@ def score(
         items, kept = resumption.todo, resumption.kept
     cache = None if no_cache else ResultCache.open()
     started = time.perf_counter()
-    with _writing_to(output), ExitStack() as stack:
+    with writing_to(output), ExitStack() as stack:
         writer = _open_writer(fmt, output, stack, earlier, kept)
         progress = stack.enter_context(item_progress(stderr, len(items)))
         tally = write_results(
@@ -133,7 +133,7 @@ def score(
             principles,
             fingerprint=fingerprint,
             cache=cache,
-            on_error=_report,
+            on_error=print_error,
             on_item=progress.advance,
             on_result=_grading(gate),
         )
@@ -161,7 +161,7 @@ def _summarize(
     if tally.interrupted:
         if output is not None:
             stderr.print(
-                f"to continue: {_resume_command()}", markup=False, highlight=False, soft_wrap=True
+                f"to continue: {resume_command()}", markup=False, highlight=False, soft_wrap=True
             )
         raise typer.Exit(EXIT_INTERRUPTED)
     if failed:
@@ -244,7 +244,7 @@ def _open_writer(
 
 
 @contextmanager
-def _writing_to(output: Path | None) -> Iterator[None]:
+def writing_to(output: Path | None) -> Iterator[None]:
     """An OSError while results are written (a full disk, a bad -o) is one line naming where."""
     try:
         yield
@@ -255,11 +255,7 @@ def _writing_to(output: Path | None) -> Iterator[None]:
         raise UsageError(f"{where}: cannot write: {exc.strerror or exc}") from None
 
 
-def _resume_command() -> str:
+def resume_command() -> str:
     """This very command line, with --resume: what continues an interrupted run."""
     args = sys.argv[1:]
     return shlex.join(["rajudge", *args, *([] if "--resume" in args else ["--resume"])])
-
-
-def _report(error: InputError) -> None:
-    stderr.print("error:", str(error), style="red", markup=False, highlight=False)
