@@ -14,10 +14,9 @@ from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
-from rajudge.errors import InputError
-
 _UNBOUNDED = 1 << 20  # columns: wider than any table
 ERRORS_SHOWN = 10  # `error:` lines one command prints for bad lines or items; the rest are counted
+_SHOWN, _UNSHOWN = "rajudge.errors_shown", "rajudge.errors_unshown"  # keys in Click's context meta
 
 
 def plain_console(**options: Any) -> Console:
@@ -37,11 +36,6 @@ def print_table(table: Table) -> None:
         return
     needed = Measurement.get(stdout, stdout.options.update_width(_UNBOUNDED), table).maximum
     plain_console(file=stdout.file, width=needed).print(table)
-
-
-def print_error(error: InputError) -> None:
-    """One item's error ("file:line: what is wrong") on stderr; the run goes on."""
-    stderr.print("error:", str(error), style="red", markup=False, highlight=False)
 
 
 @dataclass
@@ -83,9 +77,6 @@ def print_error(error: Exception) -> None:
             return
         context.meta[_SHOWN] = shown + 1
     _print_error_line(str(error))
-
-
-_SHOWN, _UNSHOWN = "rajudge.errors_shown", "rajudge.errors_unshown"
 
 
 def _print_error_line(message: str) -> None:
