@@ -1,8 +1,13 @@
+import subprocess
+import sys
+
 import rajudge
 
 
 def test_public_names_are_pinned() -> None:
     assert sorted(rajudge.__all__) == [
+        "Backend",
+        "BackendError",
         "ConfigError",
         "ContextOverflowError",
         "DemoModelWarning",
@@ -10,6 +15,7 @@ def test_public_names_are_pinned() -> None:
         "InputError",
         "Item",
         "ItemResult",
+        "Job",
         "Judge",
         "Judgment",
         "ModelError",
@@ -18,6 +24,8 @@ def test_public_names_are_pinned() -> None:
         "RajudgeError",
         "ResponseScore",
         "SCHEMA_VERSION",
+        "ServerItemError",
+        "Tally",
         "Timings",
         "UsageError",
         "library",
@@ -27,6 +35,46 @@ def test_public_names_are_pinned() -> None:
         "reward_function",
     ]
     assert all(hasattr(rajudge, name) for name in rajudge.__all__)
+    assert set(rajudge.__all__) <= set(dir(rajudge))
+
+
+def test_the_names_are_the_modules_own() -> None:
+    from rajudge.batch import Tally
+    from rajudge.engine.base import Backend, Job
+    from rajudge.errors import BackendError, ServerItemError
+    from rajudge.judge import Judge
+
+    assert (rajudge.Tally, rajudge.Backend, rajudge.Job) == (Tally, Backend, Job)
+    assert (rajudge.BackendError, rajudge.ServerItemError) == (BackendError, ServerItemError)
+    assert rajudge.Judge is Judge
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    try:
+        rajudge.NoSuchName  # noqa: B018
+    except AttributeError as exc:
+        assert "NoSuchName" in str(exc)
+    else:
+        raise AssertionError("rajudge.NoSuchName did not raise")
+
+
+def test_importing_the_errors_loads_a_handful_of_modules() -> None:
+    """A caller that only catches rajudge's errors pays for them, not for the engine."""
+    probe = (
+        "import sys, rajudge.errors, json\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rajudge', 'numpy', 'llama_cpp'))))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == '["rajudge", "rajudge.errors"]'
+
+
+def test_star_import_gives_every_public_name() -> None:
+    names: dict[str, object] = {}
+    exec("from rajudge import *", names)
+    assert set(rajudge.__all__) <= set(names)
 
 
 def test_the_version_is_the_installed_packages() -> None:
