@@ -71,10 +71,10 @@ def _table(result: ItemResult) -> Table:
         table.add_column("composite", justify="right")
 
     for rank, name in enumerate(result.ranking, start=1):
-        cells = [_cell(str(rank)), _cell(name)]
+        cells = [cell(str(rank)), cell(name)]
         cells += [_score_cell(_score_of(judgment, name)) for judgment in result.judgments]
         if several:
-            cells.append(_cell(f"{result.composite[name]:.2f}"))
+            cells.append(cell(f"{result.composite[name]:.2f}"))
         table.add_row(*cells, style="green" if rank == 1 else None)
     return table
 
@@ -101,10 +101,10 @@ def _score_of(judgment: Judgment, name: str) -> ResponseScore:
 
 
 def _score_cell(score: ResponseScore) -> Text:
-    return _cell(f"{score.score}  ({score.expected:.2f})")
+    return cell(f"{score.score}  ({score.expected:.2f})")
 
 
-def _cell(value: str) -> Text:
+def cell(value: str) -> Text:
     """One line, ellipsised when squeezed; columns stay wrappable so Rich narrows them first."""
     return Text(value, no_wrap=True, overflow="ellipsis")
 
