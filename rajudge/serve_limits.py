@@ -22,6 +22,7 @@ MAX_BODY_MB = 8
 MAX_BATCH = 64
 MAX_CONNECTIONS = 64
 READ_TIMEOUT = 30  # seconds
+MAX_PORT = 65535  # TCP ports are 16-bit; 0 asks for any free one
 
 
 @dataclass(frozen=True)

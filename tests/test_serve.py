@@ -298,3 +298,18 @@ def test_a_busy_port_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_a_port_out_of_range_is_one_line_before_the_model_loads(tmp_path: Path, port: str) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)}
+    missing = str(tmp_path / "no-such-model.gguf")  # were it looked for: exit 3
+    done = subprocess.run(
+        [sys.executable, "-m", "rajudge", "serve", "--port", port, "-m", missing],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"error: --port must be between 0 and 65535, not {port}\n"

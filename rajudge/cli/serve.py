@@ -20,6 +20,7 @@ from rajudge.serve_limits import (
     MAX_BATCH,
     MAX_BODY_MB,
     MAX_CONNECTIONS,
+    MAX_PORT,
     READ_TIMEOUT,
     ServeLimits,
 )
@@ -92,6 +93,8 @@ def serve(
     bounds: ServeFlags,
 ) -> None:
     """Serve judging over HTTP with the reference package's API, until Ctrl-C or SIGTERM."""
+    if not 0 <= port <= MAX_PORT:  # before the model loads; bind() would raise OverflowError
+        raise UsageError(f"--port must be between 0 and {MAX_PORT}, not {port}")
     config = load_config()
     settings = engine.settings(config)
     limits = bounds.limits(config)
