@@ -87,11 +87,14 @@ def score_file(
     fingerprint: Fingerprint | None = None,
     cache: ResultCache | None = None,
     on_error: Callable[[InputError], None] = lambda error: None,
+    on_item: Callable[[], None] = lambda: None,
+    on_result: Callable[[ItemResult], None] = lambda result: None,
 ) -> tuple[Tally, Resumption | None]:
     """Judge `items` into `output`: JSON Lines, or one JSON array if it ends in `.json`.
 
     With `resume_output`, the records `output` already holds for these items under these
     settings stay and only the other items are judged (what was done is the Resumption).
+    The callbacks are `write_results`'.
     """
     fmt = "json" if output.suffix == ".json" else "jsonl"
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
@@ -109,6 +112,8 @@ def score_file(
             fingerprint=fingerprint,
             cache=cache,
             on_error=on_error,
+            on_item=on_item,
+            on_result=on_result,
         )
         with interrupts_held():
             stack.close()  # a JSON file is put in place here

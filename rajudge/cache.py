@@ -264,10 +264,11 @@ def _unusable(path: Path, exc: BaseException) -> str:
 def _stored(judgment: Judgment) -> bytes:
     """What a row keeps: the verdict and how it was made, at full precision.
 
-    Not the item id, principle or model name: the caller's own go into a restored judgment.
+    Not the item id, principle, model name or order shown: the caller's own go into a
+    restored judgment (a stored judgment is one order's, so it combines none).
     """
     data = asdict(judgment)
-    for caller_owned in ("item_id", "principle", "model"):
+    for caller_owned in ("item_id", "principle", "model", "shown", "orders"):
         del data[caller_owned]
     return orjson.dumps(data)
 

@@ -73,6 +73,10 @@ class Judgment:
     # Judged in several presentation orders: the share of orders whose top response is the
     # combined verdict's top (rajudge.judging.scoring.combine). None for one order.
     consistency: float | None = None
+    # The responses' names in the order the judge saw them; set where a run chose the order.
+    shown: tuple[str, ...] = ()
+    # Judged in several orders: each order's own judgment, as shown (what `compare` counts).
+    orders: tuple[Judgment, ...] = ()
 
     @property
     def ranking(self) -> tuple[str, ...]:

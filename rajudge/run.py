@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -74,6 +74,11 @@ def _combined(
     """One verdict per principle from its judgments in `orders` (consecutive, job order)."""
     count = len(orders)
     names = orders[0] or ()
+    if count > 1:
+        judgments = [
+            replace(judgment, shown=orders[index % count] or ())
+            for index, judgment in enumerate(judgments)
+        ]
     return tuple(
         combine(judgments[start : start + count], names)
         for start in range(0, len(judgments), count)

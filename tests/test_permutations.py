@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_backend import FakeBackend
 
 from rajudge.engine.llama import LlamaBackend
 from rajudge.judging.protocol import masked_order, presentation_orders
@@ -83,14 +84,20 @@ def test_combine_averages_distributions_and_reads_the_most_likely_digit() -> Non
     assert verdict.consistency == 0.5  # the second order put b on top
     assert verdict.rationale == "seen as ['a', 'b']"
     assert verdict.timings == Timings(20, 8, 6, 3.0, cached=False)
-    record = result_record_of(verdict)
-    assert list(record["judgments"][0])[-1] == "consistency"
+    record = result_record_of(verdict)["judgments"][0]
+    assert record["consistency"] == 0.5
+    # Each order's own verdict stays in the record, for `compare` and for anyone auditing bias.
+    assert [order["responses"]["a"]["distribution"] for order in record["orders"]] == [
+        [0, 0, 0, 0.2, 0.8],
+        [0, 0, 0, 0.8, 0.2],
+    ]
 
 
 def test_one_order_is_left_as_it_is() -> None:
     only = judged({"a": (0, 0, 0, 0, 1), "b": (1, 0, 0, 0, 0)}, ["a", "b"], 1.0)
     assert combine([only], ["a", "b"]) is only
     assert "consistency" not in result_record_of(only)["judgments"][0]
+    assert "orders" not in result_record_of(only)["judgments"][0]
 
 
 # --- the real engine ----------------------------------------------------------------------------
@@ -130,3 +137,13 @@ def test_the_number_of_orders_is_part_of_the_record_key(
     (two,) = judge_items(two_orders, [PAIR], [CORRECT])
     assert one.key != two.key
     assert one.judgments[0].consistency is None
+
+
+def test_a_run_records_each_order_as_it_was_shown() -> None:
+    backend = FakeBackend(settings=EngineSettings(permutations=2))
+    (result,) = judge_items(backend, [PAIR], [CORRECT])
+    assert isinstance(result, ItemResult)
+    record = result_record(result)["judgments"][0]
+    shown = [tuple(order["shown"]) for order in record["orders"]]
+    assert shown == presentation_orders(PAIR, seed=0, count=2)
+    assert [tuple(job.order or ()) for job in backend.jobs] == shown

@@ -101,7 +101,8 @@ def combine(judgments: Sequence[Judgment], names: Sequence[str]) -> Judgment:
     Each response's distribution is the mean over the orders and its score the most likely
     digit of that mean; the ranking follows as for one order, `names` (the first order)
     breaking exact ties. `consistency` is the share of orders whose top response is the
-    combined top. The rationale is the first order's; timings add up.
+    combined top. The rationale is the first order's; timings add up; `orders` keeps each
+    order's own judgment.
     """
     if len(judgments) == 1:
         return judgments[0]
@@ -125,4 +126,5 @@ def combine(judgments: Sequence[Judgment], names: Sequence[str]) -> Judgment:
         responses=responses,
         timings=timings,
         consistency=round(agreeing / len(judgments), 4),
+        orders=tuple(judgments),
     )

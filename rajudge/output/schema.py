@@ -24,8 +24,12 @@ Its layout is a stable interface (bump `SCHEMA_VERSION` when it changes incompat
                     "generated_tokens": 37, "seconds": 1.204,
                     "cached": false},          # true: taken from the result cache; the numbers
                                                # are those of the original judgment
-        "consistency": 0.5}],                  # only with --permutations K > 1: the share of
+        "consistency": 0.5,                    # only with --permutations K > 1: the share of
                                                # orders whose top response is the final top
+        "orders": [                            # only with --permutations K > 1: each order's
+          {"shown": ["c", "a", "b"],           # own judgment, names in the order shown
+           "responses": {"a": {"rank": 2, "score": 4, ...}, ...}},
+          ...]}],
      "model": "RewardAnything-8B-v1-Q4_K_M",
      "mode": "fast",                           # "fast" or "reasoning"
      "key": "3f9a0c1e27b4d865",                # hash of item, principles, weights, model file
@@ -83,7 +87,17 @@ def _judgment_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
     }
     if judgment.consistency is not None:
         record["consistency"] = judgment.consistency
+    if judgment.orders:
+        record["orders"] = [_order_record(order, names) for order in judgment.orders]
     return record
+
+
+def _order_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
+    by_name = {score.name: score for score in judgment.responses}
+    return {
+        "shown": list(judgment.shown),
+        "responses": {name: _score_record(by_name[name]) for name in names},
+    }
 
 
 def _principle_record(principle: Principle) -> dict[str, Any]:
