@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
@@ -311,3 +312,58 @@ def test_permutations_average_orders_from_the_flag_and_are_bounded_in_the_config
     refused = run("score", "in.jsonl", "-p", "concise", *FAST)
     assert refused.returncode == 2
     assert "config.yaml: permutations: expected an integer >= 1, got 0" in refused.stderr
+
+
+def binary_file(path: Path, size: int = 3 << 20) -> Path:
+    """A file that is not JSON Lines at all: seeded random bytes, about 12,000 "lines"."""
+    path.write_bytes(random.Random(7).randbytes(size))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "last"),
+    [
+        (["score", "-p", "concise", *FAST], 1, None),
+        (["pairs"], 1, None),
+        (["report"], 2, "error: blob.bin: no record of rajudge score to report on"),
+    ],
+    ids=["score", "pairs", "report"],
+)
+def test_a_file_that_is_not_jsonl_gives_ten_errors_and_a_count(
+    run: Run, tmp_path: Path, args: list[str], status: int, last: str | None
+) -> None:
+    blob = binary_file(tmp_path / "blob.bin")
+    lines = blob.read_bytes().removesuffix(b"\n").split(b"\n")  # as a file is iterated
+    done = run(args[0], "blob.bin", *args[1:])
+    assert done.returncode == status, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert [e.split(":")[1:3] for e in errors[:10]] == [[" blob.bin", str(n)] for n in range(1, 11)]
+    more = errors[10]
+    bad = sum(1 for line in lines if line.strip())  # every line not blank is an error
+    last_bad = max(n for n, line in enumerate(lines, start=1) if line.strip())
+    assert more == f"error: {bad - 10} more error(s) not shown (blob.bin:11 to blob.bin:{last_bad})"
+    assert errors[11:] == ([last] if last else [])
+    assert len(done.stderr.splitlines()) < 20
+
+
+def test_up_to_ten_errors_are_all_shown_without_a_count(run: Run, tmp_path: Path) -> None:
+    write_lines(tmp_path / "bad.jsonl", [f"not json {n}" for n in range(10)])
+    done = run("pairs", "bad.jsonl")
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 10 and "not shown" not in done.stderr
+
+
+def test_each_command_run_in_one_process_counts_its_own_errors(tmp_path: Path) -> None:
+    """The count belongs to one command: a second run in the same process (as tests and
+    notebooks make) shows its own first ten again."""
+    from typer.testing import CliRunner
+
+    from rajudge.cli import app
+
+    blob = str(binary_file(tmp_path / "blob.bin", 20_000))
+    for _ in range(2):
+        done = CliRunner().invoke(app, ["pairs", blob])
+        assert done.exit_code == 1
+        errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 11 and "more error(s) not shown" in errors[-1]

@@ -9,7 +9,7 @@ import warnings
 import typer
 
 from rajudge.cli import evaluate, models, pairs, principles, report, score, serve
-from rajudge.cli.console import stderr
+from rajudge.cli.console import limit_errors, stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
 
@@ -20,6 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.callback()(limit_errors)  # before every command: its `error:` lines are limited
 app.command()(score.score)
 app.command(name="eval")(evaluate.evaluate)
 app.add_typer(models.app, name="models")

@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import click
+import typer
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
 _UNBOUNDED = 1 << 20  # columns: wider than any table
 ERRORS_SHOWN = 10  # `error:` lines one command prints for bad lines or items; the rest are counted
-_SHOWN, _UNSHOWN = "rajudge.errors_shown", "rajudge.errors_unshown"  # keys in Click's context meta
 
 
 def plain_console(**options: Any) -> Console:
@@ -39,22 +38,38 @@ def print_table(table: Table) -> None:
 
 
 @dataclass
-class _Unshown:
-    """The errors a command has not printed: how many, and where the first and last are."""
+class _ErrorCount:
+    """The `error:` lines of the running command: how many were printed, how many were not and
+    where the first and last of those are."""
 
-    count: int = 0
+    shown: int = 0
+    unshown: int = 0
     first: str = ""
     last: str = ""
 
-    def add(self, error: Exception) -> None:
+    def hide(self, error: Exception) -> None:
         where = getattr(error, "where", "")
-        self.count += 1
+        self.unshown += 1
         self.first = self.first or where
         self.last = where or self.last
 
-    def line(self) -> str:
-        where = f" ({self.first} to {self.last})" if self.first and self.last else ""
-        return f"{self.count} more error(s) not shown{where}"
+    def end(self) -> None:
+        if self in _RUNNING:
+            _RUNNING.remove(self)
+        if self.unshown:
+            where = f" ({self.first} to {self.last})" if self.first and self.last else ""
+            _print_error_line(f"{self.unshown} more error(s) not shown{where}")
+
+
+_RUNNING: list[_ErrorCount] = []  # the running command's count; none outside a command
+
+
+def limit_errors(context: typer.Context) -> None:
+    """Limit the `error:` lines of the command `context` runs to ERRORS_SHOWN; at its end, one
+    line says how many more there were and where. The app calls this before every command."""
+    count = _ErrorCount()
+    _RUNNING[:] = [count]
+    context.call_on_close(count.end)
 
 
 def print_error(error: Exception) -> None:
@@ -62,20 +77,14 @@ def print_error(error: Exception) -> None:
 
     Past that, errors are counted, and when the command ends one line says how many were not
     shown and where they are, as jq and csv tools keep a file that is not JSON Lines at all
-    from flooding the terminal. The count lives in the command's Click context, so every
-    command that prints its errors here is limited with no bookkeeping of its own.
+    from flooding the terminal: one count for every command (limit_errors), none of its own.
     """
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        unshown = context.meta.get(_UNSHOWN)
-        shown = context.meta.setdefault(_SHOWN, 0)
-        if shown >= ERRORS_SHOWN:
-            if unshown is None:
-                unshown = context.meta[_UNSHOWN] = _Unshown()
-                context.call_on_close(lambda: _print_error_line(unshown.line()))
-            unshown.add(error)
-            return
-        context.meta[_SHOWN] = shown + 1
+    count = _RUNNING[0] if _RUNNING else None
+    if count is not None and count.shown >= ERRORS_SHOWN:
+        count.hide(error)
+        return
+    if count is not None:
+        count.shown += 1
     _print_error_line(str(error))
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from rajudge.cli.console import stderr
+from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import InputError, UsageError
 from rajudge.judged import JudgedItem, judged_item
@@ -44,7 +44,7 @@ def pairs(
     for judged in _judged(file):
         if isinstance(judged, InputError):
             failed += 1
-            stderr.print("error:", str(judged), style="red", markup=False, highlight=False)
+            print_error(judged)
         else:
             out.write(b"".join(orjson.dumps(row) + b"\n" for row in pairing.rows(judged)))
     out.flush()

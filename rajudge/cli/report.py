@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from rajudge.cli.console import stderr
+from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import UsageError
 from rajudge.output.files import atomic_replace
@@ -26,7 +26,7 @@ def report(
     """One HTML page of judged items to sort, filter and search; opens offline from a file."""
     records = read_records(file)
     for error in records.errors:
-        stderr.print("error:", str(error), style="red", markup=False, highlight=False)
+        print_error(error)
     if not records.items:
         raise UsageError(f"{file}: no record of rajudge score to report on")
     page = render_page(page_model(records.items, skipped=len(records.errors))).encode()
