@@ -3,7 +3,9 @@
 Each line is checked as far as the page relies on it, so a hand-edited or foreign line becomes
 one "file:line: what is wrong" error, never a broken page; the other lines are still shown.
 Fields the report does not use are ignored, as are fields it does not know (schema 1 only
-gains fields). A judgment's optional `consistency` (0..1, from presentation orders) is kept.
+gains fields). A judgment's optional `consistency` (0..1, from presentation orders) is kept, and
+so are its optional `orders` (each order's names as shown and its scores), which `rajudge
+compare` counts its verdicts from.
 """
 
 from __future__ import annotations
@@ -121,12 +123,44 @@ def _judgment(judgment: object, names: list[str], what: str) -> Obj:
     consistency = judgment.get("consistency")
     if consistency is not None and not (_is_number(consistency) and 0 <= consistency <= 1):
         raise _Invalid(f"{what}'consistency' must be a number from 0 to 1")
+    orders = judgment.get("orders")
+    if orders is not None and not isinstance(orders, list):
+        raise _Invalid(f"{what}'orders' must be a list")
     return {
         "principle": _string(principle, "name", what + "principle "),
         "text": principle.get("text") if isinstance(principle.get("text"), str) else "",
         "scores": {name: _score(scores[name], f"{what}response {shown(name)}: ") for name in names},
         "rationale": _string(judgment, "rationale", what),
         "consistency": consistency,
+        "orders": None
+        if orders is None
+        else [
+            _order(order, names, f"{what}order {number}: ")
+            for number, order in enumerate(orders, start=1)
+        ],
+    }
+
+
+def _order(order: object, names: list[str], what: str) -> Obj:
+    """One presentation order: the names as shown (all the record's, or some of them) and the
+    score each got in that order."""
+    if not isinstance(order, dict):
+        raise _Invalid(f"{what}must be an object")
+    shown_names = order.get("shown")
+    if not (
+        isinstance(shown_names, list)
+        and shown_names
+        and all(isinstance(name, str) for name in shown_names)
+        and len(set(shown_names)) == len(shown_names)
+        and set(shown_names) <= set(names)
+    ):
+        raise _Invalid(f"{what}'shown' must list some of the record's response names, each once")
+    scores = order.get("responses")
+    if not isinstance(scores, dict) or not set(shown_names) <= set(scores) <= set(names):
+        raise _Invalid(f"{what}'responses' must score the responses shown")
+    return {
+        "shown": shown_names,
+        "scores": {n: _score(scores[n], f"{what}response {shown(n)}: ") for n in shown_names},
     }
 
 
