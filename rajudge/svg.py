@@ -13,10 +13,11 @@ Attribute = str | float | int
 
 
 def document(width: float, height: float, parts: Iterable[str]) -> str:
-    """A standalone SVG file: white background, the given elements (empty ones dropped)."""
+    """A standalone SVG file: white background, the given elements (empty ones dropped); the
+    viewBox lets a page scale it down to fit."""
     head = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}" height="{height:g}" '
-        'font-family="sans-serif" font-size="13">',
+        f'viewBox="0 0 {width:g} {height:g}" font-family="sans-serif" font-size="13">',
         f'<rect width="{width:g}" height="{height:g}" fill="white"/>',
     ]
     return "\n".join([*head, *(p for p in parts if p), "</svg>"]) + "\n"

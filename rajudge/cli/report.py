@@ -1,4 +1,5 @@
-"""`rajudge report`: the verdicts of `rajudge score` as one self-contained HTML file."""
+"""`rajudge report`: the verdicts of `rajudge score`, or a comparison of `rajudge compare`, as
+one self-contained HTML file."""
 
 from __future__ import annotations
 
@@ -13,26 +14,41 @@ from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import UsageError
 from rajudge.output.files import atomic_replace
-from rajudge.report import page_model, read_records, render_page
+from rajudge.report import comparison_model, find_comparison, page_model, read_records, render_page
 
 
 def report(
-    file: Annotated[str, typer.Argument(help="JSONL written by rajudge score, or - for stdin.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="JSONL written by rajudge score, or - for stdin; or the folder that "
+            "rajudge compare -o wrote (or its summary.json)."
+        ),
+    ],
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write the HTML page here (default stdout)."),
     ] = None,
 ) -> None:
     """One HTML page of judged items to sort, filter and search; opens offline from a file."""
-    records = read_records(file)
+    comparison = find_comparison(file)
+    records = comparison.records if comparison else read_records(file)
     for error in records.errors:
         print_error(error)
-    if not records.items:
+    if not records.items and comparison is None:
         raise UsageError(f"{file}: no record of rajudge score to report on")
-    page = render_page(page_model(records.items, skipped=len(records.errors))).encode()
+    model = (
+        comparison_model(comparison)
+        if comparison
+        else page_model(records.items, skipped=len(records.errors))
+    )
+    page = render_page(model).encode()
     _write(output, page)
     if output is not None:
-        stderr.print(f"report: {len(records.items)} items -> {output}")
+        count = f"{len(records.items)} items"
+        if comparison:
+            count = f"{len(comparison.summary['systems'])} systems, {len(records.items)} prompts"
+        stderr.print(f"report: {count} -> {output}")
     if records.errors:
         raise typer.Exit(EXIT_ITEMS_FAILED)
 

@@ -2,6 +2,7 @@
 // Every text from a record goes into the page through textContent (or an attribute set from
 // script), never as HTML, so a response holding markup stays text. Items render a page at a
 // time; sort, filters and search are kept in the address's #fragment, so a view can be shared.
+// A comparison (rajudge compare -o DIR) adds its leaderboard and chart above the prompts.
 "use strict";
 (function () {
   const PAGE_SIZE = 50;
@@ -23,6 +24,7 @@
   ];
   const data = JSON.parse(document.getElementById("rajudge-data").textContent);
   const items = data.items;
+  const comparison = data.comparison || null; // {summary, figure} for rajudge compare's output
   const DEFAULTS = { q: "", principle: "", sort: "input", page: 0,
     minScore: "", maxScore: "", maxMargin: "", maxConsistency: "" };
   const state = { ...DEFAULTS };
@@ -44,11 +46,20 @@
     const s = data.summary;
     const box = document.getElementById("summary");
     document.getElementById("loading").remove();
+    if (comparison) {
+      document.title = "rajudge comparison";
+      box.querySelector("h1").textContent = "rajudge comparison";
+      box.append(renderLeaderboard(comparison.summary), renderFigure(comparison.figure));
+    }
     const facts = el("dl", "facts");
-    const rows = [["items", s.items], ["judgments", s.judgments],
-      ["model", s.models.join(", ")], ["mode", s.modes.join(", ")]];
+    const rows = comparison ? comparisonFacts(comparison.summary, s) : [["items", s.items],
+      ["judgments", s.judgments], ["model", s.models.join(", ")], ["mode", s.modes.join(", ")]];
     if (s.skipped) rows.push(["unreadable lines", s.skipped + " (listed on stderr)"]);
     for (const [name, value] of rows) facts.append(el("dt", "", name), el("dd", "", value));
+    if (!s.items) {
+      box.append(facts);
+      return;
+    }
     const table = el("table", "principles");
     const head = table.createTHead().insertRow();
     for (const title of ["principle", "judgments", "mean score", "mean expected"]) {
@@ -61,6 +72,94 @@
         el("td", "", fixed(p.mean_score, 2)), el("td", "", fixed(p.mean_expected, 2)));
     }
     box.append(facts, table, histogram(s.histogram));
+  }
+
+  function comparisonFacts(c, s) {
+    const level = Math.round(100 * c.bootstrap.level);
+    return [["baseline", c.baseline],
+      ["prompts", c.prompts + (c.left_out.prompts ? ` (${c.left_out.prompts} left out)` : "")],
+      ["judgments", `${c.judgments} (${c.orders} presentation orders)`],
+      ["model", c.model], ["mode", c.mode],
+      ["intervals", `${level}%, ${c.bootstrap.rounds} bootstrap rounds over prompts`],
+      ["undecided prompts", c.undecided_prompts], ["prompts shown below", s.items]];
+  }
+
+  function rating(value, ci) {
+    if (value === null) return "–";
+    return fixed(value, 0) + (ci ? ` [${fixed(ci[0], 0)}, ${fixed(ci[1], 0)}]` : "");
+  }
+
+  function rate(value, ci) {
+    if (value === null) return "–";
+    return fixed(value, 2) + (ci ? ` [${fixed(ci[0], 2)}, ${fixed(ci[1], 2)}]` : "");
+  }
+
+  function table(className, titles, rows) {
+    const node = el("table", "board " + className);
+    const head = node.createTHead().insertRow();
+    for (const title of titles) head.append(el("th", "", title));
+    const body = node.createTBody();
+    for (const [cells, dataset] of rows) {
+      const row = body.insertRow();
+      Object.assign(row.dataset, dataset);
+      for (const value of cells) row.append(el("td", "", value));
+    }
+    return node;
+  }
+
+  function renderLeaderboard(c) {
+    const section = el("section");
+    section.id = "leaderboard";
+    const several = c.principles.length > 1;
+    const sameWeights = new Set(c.principles.map((p) => p.weight)).size === 1;
+    const principleTitles = c.principles.map((p) => sameWeights ? p.name : `${p.name} ×${p.weight}`);
+    const titles = ["rank", "system", "rating [95% CI]", "length-controlled rating",
+      `win rate vs ${c.baseline}`, "length-controlled win rate", "W/T/L", "mean length",
+      "position consistency", ...(several ? principleTitles : [])];
+    const rows = c.systems.map((s) => {
+      const baseline = s.name === c.baseline;
+      const cells = [s.rank, baseline ? `${s.name} (baseline)` : s.name,
+        rating(s.rating, s.rating_ci), rating(s.lc_rating, s.lc_rating_ci),
+        rate(s.win_rate, s.win_rate_ci), rate(s.lc_win_rate, s.lc_win_rate_ci),
+        baseline ? "–" : `${s.wins}/${s.ties}/${s.losses}`, fixed(s.mean_length, 0),
+        fixed(s.position_consistency, 2)];
+      if (several) {
+        for (const p of c.principles) {
+          const v = s.principles[p.name];
+          cells.push(`${rating(v.rating, null)} · ${rate(v.win_rate, null)}`);
+        }
+      }
+      const kind = baseline ? "baseline" : s.rank === 1 ? "best" : "";
+      return [cells, { name: s.name, kind }];
+    });
+    const pairs = c.pairs.map((p) => [[`${p.a} vs ${p.b}`, p.prompts, `${p.a_wins}–${p.b_wins}`,
+      p.ties, fixed(p.position_consistency, 2)], { a: p.a, b: p.b }]);
+    const notes = el("ul", "note");
+    const said = ["wins: a prompt counts only where every presentation order agrees; " +
+      "the rest are ties"];
+    if (several) said.push(`per principle: rating · win rate vs ${c.baseline}`);
+    if (!c.length_controllable) {
+      said.push("answer lengths do not tell the systems apart: length-controlled = raw");
+    }
+    for (const text of said) notes.append(el("li", "", text));
+    section.append(el("h2", "", `Leaderboard against ${c.baseline}`),
+      scrolling(table("systems", titles, rows)),
+      table("pairs", ["pair", "prompts", "wins", "ties", "position consistency"], pairs), notes);
+    return section;
+  }
+
+  function scrolling(node) {
+    const box = el("div", "scroll");
+    box.append(node);
+    return box;
+  }
+
+  function renderFigure(svg) {
+    // The chart is rajudge's own SVG (every name escaped), parsed as XML, never as HTML.
+    const figure = el("figure", "ratings");
+    const parsed = new DOMParser().parseFromString(svg, "image/svg+xml");
+    figure.append(document.importNode(parsed.documentElement, true));
+    return figure;
   }
 
   function histogram(counts) {
@@ -233,7 +332,7 @@
       chips.append(chip);
     }
     const responses = el("div", "responses");
-    for (const name of item.ranking) responses.append(renderResponse(item, name));
+    for (const name of shownOrder(item)) responses.append(renderResponse(item, name));
     node.append(header, chips, el("div", "label", "prompt"), textBlock(item.prompt, "prompt"),
       responses);
     for (const j of item.judgments) {
@@ -244,6 +343,28 @@
       node.append(box);
     }
     return node;
+  }
+
+  function shownOrder(item) {
+    // A comparison keeps every prompt's systems in leaderboard order, so columns line up.
+    if (!comparison) return item.ranking;
+    const known = comparison.summary.systems.map((s) => s.name)
+      .filter((name) => Object.hasOwn(item.responses, name));
+    return [...known, ...item.ranking.filter((name) => !known.includes(name))];
+  }
+
+  function ordinal(n) {
+    return n + ({ 1: "st", 2: "nd", 3: "rd" }[n] || "th");
+  }
+
+  function ordersLine(orders, name) {
+    const seen = orders.filter((o) => Object.hasOwn(o.scores, name));
+    const line = el("div", "orders", "by order: " + seen.map((o) => {
+      const s = o.scores[name];
+      return `${ordinal(o.shown.indexOf(name) + 1)} ${s.score} (${fixed(s.expected, 2)})`;
+    }).join(" · "));
+    line.title = orders.map((o, i) => `order ${i + 1}: ${o.shown.join(", ")}`).join("\n");
+    return line;
   }
 
   function renderResponse(item, name) {
@@ -262,6 +383,7 @@
         row.append(el("span", "consistency", `consistency ${fixed(j.consistency, 2)}`));
       }
       box.append(row);
+      if (j.orders) box.append(ordersLine(j.orders, name));
     }
     if (item.composite) box.append(el("div", "verdict", `composite ${fixed(item.composite[name], 2)}`));
     box.append(textBlock(item.responses[name], "response-text"));
