@@ -7,14 +7,13 @@ Run by `make test-browser` (which installs Debian's chromium if missing), not by
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rajudge.report import page_item, page_model, render_page
-from tests.browser.cdp import Browser, Page, chromium
+from tests.browser.cdp import Page
 from tests.report_records import (
     HOSTILE_ID,
     HOSTILE_NAME,
@@ -29,24 +28,6 @@ pytestmark = pytest.mark.browser
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "judged-sample.jsonl"
 TITLE = "rajudge report"
 PAGE_SIZE = 50  # items the page renders at a time (report.js)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    executable = chromium()
-    if executable is None:
-        pytest.fail("chromium is not installed: run `make test-browser`, which installs it")
-    with Browser(executable, tmp_path_factory.mktemp("chromium-profile")) as running:
-        yield running
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh tab; the test fails if the page logged any error."""
-    tab = browser.page()
-    yield tab
-    tab.close()
-    assert tab.errors == []
 
 
 def sample() -> list[dict[str, Any]]:
