@@ -110,3 +110,8 @@ def test_lengths_that_cannot_be_controlled_are_said(summary: dict[str, Any]) -> 
     assert "length-controlled = raw" not in ratings_chart(summary)
     summary["length_controllable"] = False
     assert "length-controlled = raw" in ratings_chart(summary)
+
+
+def test_a_run_that_names_no_judge_leaves_it_out(summary: dict[str, Any]) -> None:
+    summary |= {"model": None, "mode": None}
+    assert ">5 prompts, 30 judgments</text>" in ratings_chart(summary)

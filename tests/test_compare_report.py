@@ -116,10 +116,11 @@ def test_a_wrong_summary_is_one_error_naming_the_file(change: Any, message: str)
     assert str(caught.value) == f"out/summary.json: {message}"
 
 
-def test_the_baselines_empty_win_rates_are_accepted() -> None:
+def test_the_baselines_empty_win_rates_and_an_unnamed_judge_are_accepted() -> None:
     base = summary()["systems"][2]
     assert base["win_rate"] is None and base["lc_win_rate_ci"] is None
-    check_summary(summary(), "summary.json")
+    unnamed = summary() | {"model": None, "mode": None}
+    assert check_summary(unnamed, "summary.json") == unnamed
 
 
 def test_each_orders_scores_are_kept() -> None:

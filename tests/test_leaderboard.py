@@ -126,3 +126,9 @@ def test_the_best_system_is_green_unless_it_is_the_baseline(three: dict[str, Any
     lines = console.file.getvalue().splitlines()
     assert "\x1b[32m" in next(line for line in lines if "1287" in line)
     assert "\x1b[32m" not in next(line for line in lines if "(baseline)" in line)
+
+
+def test_a_run_that_names_no_judge_leaves_it_out(two: dict[str, Any]) -> None:
+    two |= {"model": None, "mode": None}
+    footer = render(two).splitlines()[-4]
+    assert footer == "5 prompts, 10 judgments in 2 presentation orders"

@@ -56,9 +56,9 @@ def ratings_chart(summary: Summary) -> str:
 
 
 def _heading(summary: Summary) -> list[str]:
-    facts = (
-        f"{summary['prompts']} prompts, {summary['judgments']} judgments · "
-        f"{summary['model']} · {summary['mode']} mode"
+    judge = [summary["model"], summary["mode"] and f"{summary['mode']} mode"]  # null: not given
+    facts = " · ".join(
+        [f"{summary['prompts']} prompts, {summary['judgments']} judgments", *filter(None, judge)]
     )
     parts = [
         svg.text(

@@ -143,9 +143,15 @@ def _pairs_table(summary: Summary) -> Table:
 
 def _footer(summary: Summary) -> Text:
     bootstrap = summary["bootstrap"]
+    judge = [summary[key] for key in ("model", "mode") if summary[key]]  # null: not given
     lines = [
-        f"{summary['prompts']} prompts, {summary['judgments']} judgments in "
-        f"{summary['orders']} presentation orders · {summary['model']} · {summary['mode']}",
+        " · ".join(
+            [
+                f"{summary['prompts']} prompts, {summary['judgments']} judgments in "
+                f"{summary['orders']} presentation orders",
+                *judge,
+            ]
+        ),
         f"ratings: Bradley-Terry, Elo scale, {summary['baseline']} = 1000; "
         f"{bootstrap['level']:.0%} CIs from {bootstrap['rounds']} bootstrap rounds over prompts",
         "wins: a prompt counts only where every presentation order agrees; the rest are ties",

@@ -104,8 +104,8 @@ _TOP = {
     "prompts": _count,
     "judgments": _count,
     "orders": _count,
-    "model": lambda v: isinstance(v, str),
-    "mode": lambda v: isinstance(v, str),
+    "model": _optional(lambda v: isinstance(v, str)),  # null when the run did not say
+    "mode": _optional(lambda v: isinstance(v, str)),
     "length_controllable": lambda v: isinstance(v, bool),
     "undecided_prompts": _count,
     "left_out": lambda v: isinstance(v, dict) and _count(v.get("prompts")),

@@ -81,7 +81,8 @@
       ["judgments", `${c.judgments} (${c.orders} presentation orders)`],
       ["model", c.model], ["mode", c.mode],
       ["intervals", `${level}%, ${c.bootstrap.rounds} bootstrap rounds over prompts`],
-      ["undecided prompts", c.undecided_prompts], ["prompts shown below", s.items]];
+      ["undecided prompts", c.undecided_prompts], ["prompts shown below", s.items]]
+      .filter(([, value]) => value !== null);
   }
 
   function rating(value, ci) {
