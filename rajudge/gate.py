@@ -1,8 +1,10 @@
-"""The `--fail-under` gate: does a run's mean score reach a threshold? For CI jobs.
+"""The CI gates: does a run's mean score reach a threshold (`score --fail-under`)? Is a
+system worse than the baseline with confidence (`compare --fail-if-worse`)?
 
-It counts every judged response once, in records made by this run and records kept from an
-earlier one (`--resume`) alike, reading each response's score as `pairs` does (rajudge.judged):
-the composite where several principles judged the item, else the expected score.
+The score gate counts every judged response once, in records made by this run and records kept
+from an earlier one (`--resume`) alike, reading each response's score as `pairs` does
+(rajudge.judged): the composite where several principles judged the item, else the expected
+score.
 """
 
 from __future__ import annotations
@@ -55,3 +57,19 @@ class ScoreGate:
             f"mean score {self.mean:.3f}, {self.below} of {self.responses} response(s) below "
             f"{self.threshold:g}: --fail-under {verdict}"
         )
+
+
+def worse_than_baseline(summary: Mapping[str, Any], *, length_controlled: bool) -> list[str]:
+    """The `compare --fail-if-worse` gate: one line per system worse than the baseline with
+    confidence, i.e. the upper end of its (length-controlled) win rate's CI below 0.5."""
+    key = "lc_win_rate" if length_controlled else "win_rate"
+    what = "length-controlled win rate" if length_controlled else "win rate"
+    lines = []
+    for system in summary["systems"]:
+        interval = system.get(f"{key}_ci")
+        if system["name"] != summary["baseline"] and interval and interval[1] < 0.5:
+            lines.append(
+                f"{system['name']} is worse than {summary['baseline']}: {what} "
+                f"{system[key]:.3f} [{interval[0]:.3f}, {interval[1]:.3f}], CI below 0.5"
+            )
+    return lines

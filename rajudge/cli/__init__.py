@@ -8,7 +8,7 @@ import warnings
 
 import typer
 
-from rajudge.cli import evaluate, models, pairs, principles, report, score, serve
+from rajudge.cli import compare, evaluate, models, pairs, principles, report, score, serve
 from rajudge.cli.console import limit_errors, stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.callback()(limit_errors)  # before every command: its `error:` lines are limited
 app.command()(score.score)
 app.command(name="eval")(evaluate.evaluate)
+app.command()(compare.compare)
 app.add_typer(models.app, name="models")
 app.add_typer(principles.app, name="principles")
 app.command()(serve.serve)

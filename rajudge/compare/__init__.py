@@ -1,1 +1,1 @@
-"""rajudge compare: judge systems (models, prompts, checkpoints) against each other, not only items."""
+"""rajudge compare: judge systems (models, prompts, checkpoints) against each other, not items."""
