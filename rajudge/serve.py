@@ -19,10 +19,12 @@ place. Every error is a JSON {"error"} with a 4xx/5xx status, never a traceback.
 
 Open to a network, the server stays bounded (limits in rajudge.serve_limits): with an API key
 every route but /health needs `Authorization: Bearer KEY` (401 otherwise); a body over the
-limit is 413 unread, a batch over its maximum 413, an item whose text cannot fit the context
-422 before it waits for the model; a client that does not send its headers, then its body,
-within the read timeout gets 408; beyond the connection cap a client gets 503 with
-Retry-After. Each connection has a thread; requests take the one model in arrival order.
+limit is 413 unread (then what the client still sends of it is read and dropped, up to a
+bound, so that it hears the 413 and not a reset), a batch over its maximum 413, an item
+whose text cannot fit the context 422 before it waits for the model; a client that does not
+send its headers, then its body, within the read timeout gets 408; beyond the connection cap a
+client gets 503 with Retry-After. Each connection has a thread; requests take the one model in
+arrival order.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ HEALTH = "/health"
 _ROUTES = {HEALTH: "GET", SINGLE: "POST", BATCH: "POST"}
 RETRY_AFTER = 2  # seconds a client turned away at the connection cap is asked to wait
 _DISCARD_CHUNK = 64 << 10
+_DISCARD_FACTOR = 8  # a refused body up to this many times the body limit is read and dropped
 
 Log = Callable[[str], None]
 
@@ -108,12 +111,20 @@ class RewardServer(HTTPServer):
 
 
 class _BadRequest(Exception):
+    """A request refused with `status`; `unread`: its body was left unread."""
+
     def __init__(
-        self, status: HTTPStatus, message: str, headers: dict[str, str] | None = None
+        self,
+        status: HTTPStatus,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        unread: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+        self.unread = unread
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -169,10 +180,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._route_error("POST")
             return
         headers: dict[str, str] = {}
+        unread = False
         try:
             status, reply = routes[self.route](self._body())
         except _BadRequest as exc:
-            status, reply, headers = exc.status, {"error": str(exc)}, exc.headers
+            status, reply, headers, unread = (
+                exc.status,
+                {"error": str(exc)},
+                exc.headers,
+                exc.unread,
+            )
         except InputError as exc:  # not a judgeable item
             status, reply = HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)}
         except RajudgeError as exc:  # the model or engine failed, not the request
@@ -182,6 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = HTTPStatus.INTERNAL_SERVER_ERROR
             reply = {"error": f"internal error: {type(exc).__name__}: {exc}"}
         self._send(status, reply, headers)
+        if unread:
+            self._drop_unread_body()
 
     def _admitted(self) -> bool:
         """Whether this request may be served; if not, it has been answered (503 or 401)."""
@@ -200,9 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
                     {"WWW-Authenticate": "Bearer"},
                 )
         except _BadRequest as refused:
-            self._discard_body()
             self.close_connection = True
             self._send(refused.status, {"error": str(refused)}, refused.headers)
+            self._drop_unread_body()
             return False
         return True
 
@@ -261,6 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"request body of {length} bytes is over the limit of "
                 f"{self.server.limits.max_body}",
+                unread=True,
             )
         raw = self._read(length)
         try:
@@ -281,18 +301,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _BadRequest(HTTPStatus.REQUEST_TIMEOUT, self._timeout_message()) from None
 
-    def _discard_body(self) -> None:
-        """Read and drop a refused request's body, so that closing does not reset the
-        connection before the client reads the answer; one over the body limit is left."""
+    def _drop_unread_body(self) -> None:
+        """After answering a request whose body was not read: half-close, then read and drop
+        the body before the connection closes (a lingering close, as common servers make).
+
+        Closing a socket with unread input resets the connection, and a client that sends its
+        whole body before it reads (Python's urllib) then sees the reset, not the answer. A
+        body of up to _DISCARD_FACTOR times the body limit is read, within the read timeout;
+        a larger one is left, and its client sees the reset.
+        """
         length = self._length() or 0
-        if length > self.server.limits.max_body:
+        if not 0 < length <= _DISCARD_FACTOR * self.server.limits.max_body:
             return
-        self._reader.start(self.server.limits.read_timeout)
         try:
+            self.connection.shutdown(socket.SHUT_WR)  # the answer is whole: the client may read
+            self._reader.start(self.server.limits.read_timeout)
             while length > 0 and (chunk := self.rfile.read(min(length, _DISCARD_CHUNK))):
                 length -= len(chunk)
-        except ReadTimeout:
-            pass
+        except (ReadTimeout, OSError):
+            pass  # the client went away or stalled: nothing more is owed to it
 
     def _timeout_message(self) -> str:
         seconds = self.server.limits.read_timeout
@@ -308,6 +335,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             error = f"{self.route} takes {allowed}, not {method}"
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, {"error": error}, {"Allow": allowed})
+        self._drop_unread_body()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors http.server finds itself (a malformed request, an unknown method), as JSON."""
