@@ -12,7 +12,8 @@ from judged_records import record
 
 from rajudge.errors import InputError, UsageError
 from rajudge.judged import judged_item, response_scores
-from rajudge.pairs import Pairing
+from rajudge.pairs import Pairing, prompt_messages
+from rajudge.read import parse_lines
 
 ONE = record("one", {"a": 4.5, "b": 4.2, "c": 1.5})
 
@@ -126,3 +127,103 @@ def test_score_output_becomes_pairs(demo_model: Path, tmp_path: Path) -> None:
     assert (row["chosen"], row["rejected"]) == (item["responses"][best], item["responses"][worst])
     assert row["prompt"] == "2 + 2?" and row["id"] == "sum"
     assert row["margin"] == pytest.approx(scores[best] - scores[worst], abs=1e-4)
+
+
+CONVERSATIONS = [
+    # (the candidates line's conversation, the prompt messages a conversational row gets)
+    (
+        {"prompt": "Capital of France?"},
+        [{"role": "user", "content": "Capital of France?"}],
+    ),
+    (
+        {"prompt": [{"role": "user", "content": "user: is this a role?"}]},
+        [{"role": "user", "content": "user: is this a role?"}],
+    ),
+    (
+        {
+            "prompt": [
+                {"role": "system", "content": "Answer in one word.\n\nNo punctuation."},
+                {"role": "user", "content": "Capital of France?"},
+                {"role": "assistant", "content": "Paris"},
+                {"role": "user", "content": "And of Italy?\n\nassistant? no."},
+            ]
+        },
+        [
+            {"role": "system", "content": "Answer in one word.\n\nNo punctuation."},
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "Paris"},
+            {"role": "user", "content": "And of Italy?\n\nassistant? no."},
+        ],
+    ),
+    (  # TRL's conversational pair: the shared history continues a text prompt
+        {
+            "prompt": "Capital of France?",
+            "chosen": [
+                {"role": "assistant", "content": "Paris"},
+                {"role": "user", "content": "Sure?"},
+                {"role": "assistant", "content": "Yes."},
+            ],
+            "rejected": [
+                {"role": "assistant", "content": "Paris"},
+                {"role": "user", "content": "Sure?"},
+                {"role": "assistant", "content": "No."},
+            ],
+        },
+        [
+            {"role": "user", "content": "Capital of France?"},
+            {"role": "assistant", "content": "Paris"},
+            {"role": "user", "content": "Sure?"},
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "messages"), CONVERSATIONS)
+def test_the_messages_are_read_back_from_the_prompt_the_judge_saw(
+    line: dict, messages: list[dict[str, str]]
+) -> None:
+    """The prompt text rajudge.read renders from the input gives back its messages."""
+    responses = {} if "chosen" in line else {"responses": {"a": "x", "b": "y"}}
+    (item,) = parse_lines([json.dumps({**line, **responses}).encode()], "f").items
+    assert prompt_messages(item.prompt) == messages
+
+
+def test_conversational_rows_take_trls_conversational_shape() -> None:
+    (row,) = Pairing(conversational=True).rows(judged_item(ONE, "f:1"))
+    assert row["prompt"] == [{"role": "user", "content": "Capital of France?"}]
+    assert row["chosen"] == [{"role": "assistant", "content": "Paris."}]
+    assert row["rejected"] == [{"role": "assistant", "content": "Lyon."}]
+    assert row["margin"] == 3.0 and (row["chosen_name"], row["rejected_name"]) == ("a", "c")
+
+
+def test_conversational_input_stays_a_conversation_through_score_and_pairs(
+    demo_model: Path, tmp_path: Path
+) -> None:
+    """The real chain: a TRL conversational pair judged on the demo model, then `pairs
+    --conversational`: the prompt's turns and the two assistant replies come back as messages,
+    and without the flag the prompt is the text the judge saw."""
+    system = {"role": "system", "content": "Answer with a number."}
+    user = {"role": "user", "content": "2 + 2?"}
+    line = {
+        "id": "sum",
+        "chosen": [system, user, {"role": "assistant", "content": "4"}],
+        "rejected": [system, user, {"role": "assistant", "content": "22"}],
+    }
+    (tmp_path / "in.jsonl").write_text(json.dumps(line) + "\n")
+    judged = tmp_path / "judged.jsonl"
+    flags = ["--threads", "1", "--ctx", "2048", "--rationale-tokens", "0", "--no-cache"]
+    scored = rajudge(
+        "score", str(tmp_path / "in.jsonl"), "-p", "correct-math", *flags, "-o", str(judged)
+    )
+    assert scored.returncode == 0, scored.stderr
+    done = rajudge("pairs", str(judged), "--min-margin", "0.0001", "--conversational")
+    assert done.returncode == 0, done.stderr
+    (row,) = [json.loads(line) for line in done.stdout.splitlines()]
+    assert row["prompt"] == [system, user]
+    replies = {row["chosen"][0]["content"], row["rejected"][0]["content"]}
+    assert replies == {"4", "22"}
+    assert [m["role"] for m in row["chosen"] + row["rejected"]] == ["assistant", "assistant"]
+    plain = rajudge("pairs", str(judged), "--min-margin", "0.0001")
+    (text_row,) = [json.loads(line) for line in plain.stdout.splitlines()]
+    assert text_row["prompt"] == "system: Answer with a number.\n\nuser: 2 + 2?"
+    assert isinstance(text_row["chosen"], str)

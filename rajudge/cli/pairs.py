@@ -32,13 +32,21 @@ def pairs(
         float,
         typer.Option("--min-margin", help="Leave out pairs whose scores differ by less."),
     ] = DEFAULT_MIN_MARGIN,
+    conversational: Annotated[
+        bool,
+        typer.Option(
+            "--conversational",
+            help="TRL's conversational shape: the prompt as chat messages, chosen and rejected "
+            "as assistant messages, for a trainer that applies the policy's chat template.",
+        ),
+    ] = False,
 ) -> None:
     """Turn judged items into preference pairs (prompt, chosen, rejected) as JSONL on stdout."""
     if file is None:
         if sys.stdin.isatty():
             raise UsageError("give the JSONL output of rajudge score (or - for stdin)")
         file = "-"
-    pairing = Pairing(every=every, min_margin=min_margin)
+    pairing = Pairing(every=every, min_margin=min_margin, conversational=conversational)
     failed = 0
     out = sys.stdout.buffer
     for judged in _judged(file):
