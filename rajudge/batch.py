@@ -30,7 +30,7 @@ class Tally:
     todo: int
     judged: int = 0
     failed: int = 0
-    from_cache: int = 0  # judgments, not items
+    from_cache: int = 0  # judgments (one per presentation order), not items
     interrupted: bool = False
 
     @property
@@ -65,7 +65,9 @@ def write_results(
                 on_error(outcome)
             else:
                 tally.judged += 1
-                tally.from_cache += sum(j.timings.cached for j in outcome.judgments)
+                tally.from_cache += sum(
+                    o.timings.cached for j in outcome.judgments for o in j.orders or (j,)
+                )
                 on_result(outcome)
                 with interrupts_held():
                     writer.write(outcome)

@@ -409,9 +409,7 @@ def system_output(obj: _Obj) -> tuple[str | None, str, str]:
         if prompt_key is None or answer_key is None:
             wanted = _OUTPUT_PROMPT_KEYS if prompt_key is None else _OUTPUT_ANSWER_KEYS
             found = ", ".join(shown(k) for k in list(obj)[:8]) or "none"
-            raise _Invalid(
-                f"expected {' or '.join(map(repr, wanted))} (found keys: {found})"
-            )
+            raise _Invalid(f"expected {' or '.join(map(repr, wanted))} (found keys: {found})")
         answer = _text(obj[answer_key], repr(answer_key))
         return _id(obj, "id"), _prompt(obj[prompt_key]), answer
     except _Invalid as exc:
