@@ -233,3 +233,17 @@ def test_mistakes_are_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_systems_that_do_not_fit_the_context_are_a_loud_error_with_the_numbers(
+    tmp_path: Path,
+) -> None:
+    names = []
+    for system in range(4):
+        rows = [{"id": 0, "prompt": "Describe the sea.", "response": "wave " * 120}]
+        names.append(str(write_lines(tmp_path / f"s{system}.jsonl", rows)))
+    done = compare(tmp_path, *names, "-p", "concise", "--ctx", "512", "--rationale-tokens", "0")
+    assert done.returncode == 1
+    assert "s0.jsonl:1: needs" in done.stderr
+    assert "but the context holds 512" in done.stderr
+    assert "nothing to compare: no prompt was judged" in done.stderr

@@ -137,17 +137,24 @@ def compare(
         verdicts, failed, left_out, tally_line = _judge(
             inputs or [],
             principle or [],
-            _on_missing(on_missing),
-            judged,
-            resume_output,
-            no_cache,
-            model,
-            backend_choice,
-            engine,
+            on_missing=_on_missing(on_missing),
+            judged=judged,
+            resume_output=resume_output,
+            no_cache=no_cache,
+            model=model,
+            backend_choice=backend_choice,
+            engine=engine,
         )
     for error in verdicts.errors:
         print_error(error)
     failed += len(verdicts.errors)
+    if failed:
+        tally_line += f"; {failed} prompt(s) or line(s) left out (errors above)"
+    if not verdicts.verdicts:
+        if failed:
+            stderr.print("nothing to compare: no prompt was judged", style="red", markup=False)
+            raise typer.Exit(EXIT_ITEMS_FAILED)
+        raise UsageError("nothing to compare: no prompt was judged")
     record = _summary(verdicts, baseline, bootstrap, left_out)
     if output_dir is not None:
         _write_dir(output_dir, record)
@@ -162,6 +169,7 @@ def compare(
 def _judge(
     inputs: list[str],
     principle: list[str],
+    *,
     on_missing: OnMissing,
     judged: Path | None,
     resume_output: bool,
@@ -236,8 +244,6 @@ def _check_principles(systems: Systems, principles: list[Any]) -> None:
 
 
 def _summary(verdicts: Verdicts, baseline: str | None, rounds: int, left_out: int) -> dict:
-    if not verdicts.verdicts:
-        raise UsageError("nothing to compare: no prompt was judged")
     systems = list(verdicts.systems)
     baseline = baseline or systems[0]
     if baseline not in systems:
