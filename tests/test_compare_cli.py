@@ -247,3 +247,14 @@ def test_systems_that_do_not_fit_the_context_are_a_loud_error_with_the_numbers(
     assert "s0.jsonl:1: needs" in done.stderr
     assert "but the context holds 512" in done.stderr
     assert "nothing to compare: no prompt was judged" in done.stderr
+
+
+def test_records_that_do_not_make_one_comparison_are_one_line(tmp_path: Path) -> None:
+    rows = [record(str(i), [{"base": 4, "tuned": 3}]) for i in range(2)]
+    rows.append(record("0", [{"base": 2, "tuned": 3}]))  # the same prompt judged twice
+    write_lines(tmp_path / "judged.jsonl", rows)
+    done = compare(tmp_path, "--from", "judged.jsonl")
+    assert done.returncode == 2
+    assert "these records cannot be compared: prompt '0' under 'helpful': judged twice" in (
+        done.stderr
+    )

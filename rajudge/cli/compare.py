@@ -243,12 +243,17 @@ def _check_principles(systems: Systems, principles: list[Any]) -> None:
         raise UsageError("compare needs a principle: -p NAME (a library name, YAML file or text)")
 
 
-def _summary(verdicts: Verdicts, baseline: str | None, rounds: int, left_out: int) -> dict:
+def _summary(
+    verdicts: Verdicts, baseline: str | None, rounds: int, left_out: int
+) -> dict[str, Any]:
     systems = list(verdicts.systems)
     baseline = baseline or systems[0]
     if baseline not in systems:
         raise UsageError(f"--baseline {baseline!r} is none of the systems: {', '.join(systems)}")
-    summary = summarize(verdicts.verdicts, systems, baseline, rounds=rounds)
+    try:
+        summary = summarize(verdicts.verdicts, systems, baseline, rounds=rounds)
+    except ValueError as exc:  # records that do not make one comparison (joined by hand)
+        raise UsageError(f"these records cannot be compared: {exc}") from None
     return summary_record(
         summary,
         model=verdicts.model,
@@ -265,7 +270,7 @@ def _make_dir(directory: Path) -> None:
         raise UsageError(f"{directory}: cannot make the folder: {exc.strerror or exc}") from None
 
 
-def _write_dir(directory: Path, record: dict) -> None:
+def _write_dir(directory: Path, record: dict[str, Any]) -> None:
     try:
         (directory / "summary.json").write_bytes(
             orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n"
@@ -275,7 +280,7 @@ def _write_dir(directory: Path, record: dict) -> None:
         raise UsageError(f"{directory}: cannot write: {exc.strerror or exc}") from None
 
 
-def _exit(record: dict, failed: int, raw_gate: bool, lc_gate: bool) -> None:
+def _exit(record: dict[str, Any], failed: int, raw_gate: bool, lc_gate: bool) -> None:
     """Exit 4 when the gate finds a system worse than the baseline, else 1 if prompts failed."""
     worse = worse_than_baseline(record, length_controlled=lc_gate) if lc_gate else []
     if raw_gate:
