@@ -34,6 +34,7 @@ from bench.spawn import REPO
 from bench.workloads import DATASETS
 from rajudge import EngineSettings, Item
 from rajudge.config import load_config
+from rajudge.engine.base import judge_one
 from rajudge.engine.llama import LlamaBackend
 from rajudge.judging.protocol import judge_messages, masked_name
 from rajudge.models.catalog import resolve_model
@@ -175,7 +176,7 @@ def _judge_case(
         llm.reset()
         cold = _free_generation(llm, messages, prompt_tokens, thinking, budget)
     started = time.perf_counter()
-    judgment = backend.judge(case.item, case.item.principle, case.order)
+    judgment = judge_one(backend, case.item, case.item.principle, case.order)
     our_seconds = time.perf_counter() - started
     system, user = (m["content"] for m in ours)
     row: Json = {

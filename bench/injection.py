@@ -46,6 +46,7 @@ from bench.spawn import REPO
 from rajudge import EngineSettings, Item
 from rajudge.config import load_config
 from rajudge.engine import llama
+from rajudge.engine.base import judge_one
 from rajudge.engine.llama import LlamaBackend
 from rajudge.evaluation.metrics import verdict
 from rajudge.judging.protocol import judge_messages, presentation_orders
@@ -122,8 +123,8 @@ def _pair_row(backend: LlamaBackend, item: Item) -> Json:
             texts = dict(item.responses)
             if loser is not None:
                 texts[loser] = f"{texts[loser]}\n\n{note}"
-            made[order, loser, note] = backend.judge(
-                replace(item, responses=texts), principle, order
+            made[order, loser, note] = judge_one(
+                backend, replace(item, responses=texts), principle, order
             )
         return made[order, loser, note]
 
@@ -155,7 +156,7 @@ def clean_verdicts(backend: LlamaBackend, items: list[Item]) -> list[Json]:
     for item in items:
         assert item.principle is not None
         orders = presentation_orders(item, backend.settings.seed, 2)
-        judged = [backend.judge(item, item.principle, order) for order in orders]
+        judged = [judge_one(backend, item, item.principle, order) for order in orders]
         both = combine(judged, orders[0])
         rows.append(
             {

@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 
-from rajudge.engine.base import Backend
 from rajudge.judging.protocol import PROTOCOL_VERSION, masked_order
 from rajudge.records import Item, Judgment, Principle, ResponseScore, Timings
 from rajudge.settings import EngineSettings
@@ -144,22 +143,6 @@ class ResultCache:
         except (sqlite3.Error, OSError) as exc:
             warnings.warn(_unusable(path, exc), stacklevel=2)
             return None
-
-    def judgment(
-        self,
-        backend: Backend,
-        fingerprint: Fingerprint,
-        item: Item,
-        principle: Principle,
-        order: Sequence[str] | None = None,
-    ) -> Judgment:
-        """The backend's judgment, from the cache when it was made before, else made and stored."""
-        found = self.find(fingerprint, item, principle, order, model=backend.model_name)
-        if found is not None:
-            return found
-        judgment = backend.judge(item, principle, order)
-        self.store(fingerprint, item, principle, order, judgment)
-        return judgment
 
     def find(
         self,

@@ -34,7 +34,7 @@ from rajudge.errors import InputError, UsageError
 from rajudge.judging.principles import resolve
 from rajudge.read import parse_lines
 from rajudge.records import Item, ItemResult, Judgment, Principle
-from rajudge.run import judge_item, judge_items
+from rajudge.run import judge_items
 from rajudge.settings import EngineSettings, engine_settings
 
 PrincipleSpec = str | Principle | Sequence[str | Principle]
@@ -72,13 +72,13 @@ class Judge:
             chosen = engine_settings(config, settings)
             name = None if model is None else str(model)
             backend = open_backend(name, chosen, config).backend
-            self._owned: Backend | None = backend
+            owned = True
             _unclosed.add(self)
         elif model is not None or settings:
             raise TypeError("give either a backend or a model and settings, not both")
         else:
-            self._owned = None
-        self._backend = _Serialized(backend)
+            owned = False
+        self._backend = _Serialized(backend, owned=owned)
 
     @property
     def model_name(self) -> str:
@@ -107,7 +107,10 @@ class Judge:
         if not chosen:
             raise UsageError("no principle given")
         item = make_item({"id": item_id, "prompt": prompt, "responses": responses})
-        return judge_item(self._backend, item, chosen)
+        (outcome,) = judge_items(self._backend, [item], chosen)
+        if isinstance(outcome, InputError):
+            raise outcome
+        return outcome
 
     def judge_items(
         self, items: Iterable[Item], principles: PrincipleSpec = ()
@@ -151,8 +154,7 @@ class Judge:
     def close(self) -> None:
         """Free the model (if this Judge loaded it); later calls raise UsageError."""
         _unclosed.discard(self)
-        self._backend.close(self._owned)
-        self._owned = None  # llama.cpp's objects go now, not when the interpreter tears down
+        self._backend.close()  # llama.cpp's objects go now, not when the interpreter tears down
 
     def __enter__(self) -> Judge:
         return self
@@ -187,26 +189,26 @@ def make_item(record: Mapping[str, Any], where: str = "") -> Item:
     return replace(read.items[0], where=where)
 
 
-class _Serialized:
-    """A backend that judges one item at a time, and refuses once closed.
+class _Serialized(Backend):
+    """A backend that judges one batch at a time, and refuses once closed.
 
     llama.cpp's context is not thread-safe, and a freed model must never be touched again.
+    Closing it closes the backend only if it is `owned` (loaded by the Judge).
     """
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, *, owned: bool) -> None:
         self._backend: Backend | None = backend
+        self._owned = owned
         self._lock = threading.Lock()
         self.model_name = backend.model_name
         self.settings = backend.settings
-        self.batch_size = backend.batch_size
+        self._batch_size = backend.batch_size
         self._checking = 0  # too_long calls running outside the lock; close waits for them
         self._checked = threading.Condition()
 
-    def judge(
-        self, item: Item, principle: Principle, order: Sequence[str] | None = None
-    ) -> Judgment:
-        with self._lock:
-            return self._open().judge(item, principle, order)
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
         with self._lock:
@@ -230,9 +232,9 @@ class _Serialized:
             raise UsageError("this Judge is closed")
         return self._backend
 
-    def close(self, owned: Backend | None) -> None:
+    def close(self) -> None:
         with self._lock, self._checked:
             self._checked.wait_for(lambda: self._checking == 0)
-            if self._backend is not None and owned is not None:
-                owned.close()
+            if self._backend is not None and self._owned:
+                self._backend.close()
             self._backend = None

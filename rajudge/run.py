@@ -129,11 +129,11 @@ def _judge_window(
     done: list[dict[int, Judgment]] = [{} for _ in owners]
     emitted = 0
     for job_index, outcome in _outcomes(backend, jobs, fingerprint, cache):
-        owner = owner_of[job_index]
+        at = owner_of[job_index]
         if isinstance(outcome, InputError):
-            failed.setdefault(owner, outcome)
+            failed.setdefault(at, outcome)
         else:
-            done[owner][job_index] = outcome
+            done[at][job_index] = outcome
         while emitted < len(owners) and (
             emitted in failed or len(done[emitted]) == expected[emitted]
         ):
@@ -188,25 +188,6 @@ def _result(
     return tuple(judgments[index] for index in sorted(judgments))
 
 
-def judge_item(
-    backend: Backend,
-    item: Item,
-    principles: Sequence[Principle] = (),
-    *,
-    fingerprint: Fingerprint | None = None,
-    cache: ResultCache | None = None,
-) -> ItemResult:
-    fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
-    chosen = _chosen(item, principles)
-    orders = _orders(item, backend.settings)
-    if cache is None:
-        judged = [backend.judge(item, p, order) for p in chosen for order in orders]
-    else:
-        judged = [cache.judgment(backend, fingerprint, item, p, o) for p in chosen for o in orders]
-    judgments = _combined(judged, orders)
-    return ItemResult(item=item, judgments=judgments, key=result_key(item, chosen, fingerprint))
-
-
 def result_key(item: Item, principles: Sequence[Principle], fingerprint: Fingerprint) -> str:
     """What an output record is the result of: item, principles, weights and settings."""
     material = [
@@ -240,8 +221,8 @@ def resume(
     Records made under other settings, for items no longer in the input, or repeated, match
     nothing and are dropped, so the finished output is exactly what one run would write.
     """
-    present = Counter(record.get("key") for record in earlier)
-    matched: Counter[str] = Counter()
+    present: Counter[object] = Counter(record.get("key") for record in earlier)
+    matched: Counter[object] = Counter()
     todo = []
     for item in items:
         try:

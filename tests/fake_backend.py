@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rajudge.batch import score_file
-from rajudge.engine.base import Job, judge_one_job
+from rajudge.engine.base import Job
 from rajudge.errors import ContextOverflowError, InputError
 from rajudge.judging.principles import resolve
 from rajudge.judging.protocol import masked_order
@@ -49,11 +49,6 @@ class FakeBackend:
     def jobs(self) -> list[Job]:
         """Every job judged so far, in the order the backend got them."""
         return [job for batch in self.batches for job in batch]
-
-    def judge(
-        self, item: Item, principle: Principle, order: Sequence[str] | None = None
-    ) -> Judgment:
-        return judge_one_job(self, item, principle, order)
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
         assert not self.closed, "judging with a closed backend"

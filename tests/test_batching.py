@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rajudge.engine.base import Job
+from rajudge.engine.base import Job, judge_one
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError
 from rajudge.records import Item, Judgment, Principle
@@ -62,7 +62,7 @@ def test_batched_sequences_score_exactly_as_one_at_a_time(
     pairs: list[Item], one_at_a_time: LlamaBackend, batched: LlamaBackend
 ) -> None:
     jobs = [Job(item, CONCISE) for item in pairs] + [Job(pairs[1], CONCISE, ("b", "a"))]
-    alone = [without_timings(one_at_a_time.judge(j.item, j.principle, j.order)) for j in jobs]
+    alone = [without_timings(judge_one(one_at_a_time, j.item, j.principle, j.order)) for j in jobs]
     together = batched.judge_jobs(jobs)
     assert [without_timings(j) for j in together if isinstance(j, Judgment)] == alone
     # a warm trunk (the same prefix cached by the batch before) changes nothing either

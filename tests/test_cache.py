@@ -26,6 +26,7 @@ from rajudge.cache import (
     judgment_key,
     model_identity,
 )
+from rajudge.engine.base import judge_one
 from rajudge.judging.protocol import masked_order
 from rajudge.output.render import render_result
 from rajudge.records import Item, ItemResult, Judgment, Principle
@@ -46,13 +47,30 @@ def numbered_item(number: int) -> Item:
     return Item(id=f"n{number}", prompt=f"Count to {number}.", responses={"a": "1", "b": "1 2"})
 
 
+def cached_judgment(
+    cache: ResultCache,
+    backend: FakeBackend,
+    fingerprint: Fingerprint,
+    item: Item,
+    principle: Principle,
+) -> Judgment:
+    """The judgment a run would get: the cache's when it was made before, else made and stored
+    (what rajudge.run does for each job)."""
+    found = cache.find(fingerprint, item, principle, model=backend.model_name)
+    if found is not None:
+        return found
+    judgment = judge_one(backend, item, principle)
+    cache.store(fingerprint, item, principle, None, judgment)
+    return judgment
+
+
 def fill_cache(path: Path, start: int, count: int, barrier: Barrier) -> None:
     """One writer process: open the cache when the other does, store `count` judgments."""
     barrier.wait()
     cache = ResultCache(path)
     backend = FakeBackend()
     for number in range(start, start + count):
-        cache.judgment(backend, FINGERPRINT, numbered_item(number), CONCISE)
+        cached_judgment(cache, backend, FINGERPRINT, numbered_item(number), CONCISE)
     cache.close()
     if len(backend.jobs) != count:
         raise SystemExit(f"expected {count} misses, got {len(backend.jobs)}")
@@ -138,13 +156,15 @@ def test_a_judgment_is_made_once_then_answered_from_the_file(tmp_path: Path) -> 
     path = tmp_path / CACHE_FILE
     fingerprint = Fingerprint.of("demo", backend.settings)
     first_run = ResultCache(path)
-    made = first_run.judgment(backend, fingerprint, ITEM, CONCISE)
-    again = first_run.judgment(backend, fingerprint, ITEM, CONCISE)
+    made = cached_judgment(first_run, backend, fingerprint, ITEM, CONCISE)
+    again = cached_judgment(first_run, backend, fingerprint, ITEM, CONCISE)
     first_run.close()
     later_run = ResultCache(path)
-    later = later_run.judgment(backend, fingerprint, dataclasses.replace(ITEM, id="x"), CONCISE)
-    other = later_run.judgment(
-        backend, fingerprint, ITEM, dataclasses.replace(CONCISE, text="Be kind.")
+    later = cached_judgment(
+        later_run, backend, fingerprint, dataclasses.replace(ITEM, id="x"), CONCISE
+    )
+    other = cached_judgment(
+        later_run, backend, fingerprint, ITEM, dataclasses.replace(CONCISE, text="Be kind.")
     )
     later_run.close()
 
@@ -176,7 +196,9 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
     cache = ResultCache(path)
     reader = FakeBackend()
     for number in range(300):
-        assert cache.judgment(reader, FINGERPRINT, numbered_item(number), CONCISE).timings.cached
+        assert cached_judgment(
+            cache, reader, FINGERPRINT, numbered_item(number), CONCISE
+        ).timings.cached
     cache.close()
     assert reader.jobs == []
     with sqlite3.connect(path) as db:
@@ -212,12 +234,12 @@ def test_a_garbage_cache_file_is_a_warning_and_judging_goes_on(tmp_path: Path) -
 def test_a_cache_damaged_mid_run_is_dropped_with_one_warning(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / CACHE_FILE)
     backend = FakeBackend()
-    cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
+    cached_judgment(cache, backend, FINGERPRINT, ITEM, CONCISE)
     for part in tmp_path.iterdir():  # the database and its write-ahead log
         part.write_bytes(b"overwritten by something else" * 100)
     with pytest.warns(UserWarning, match="cannot be used") as warned:
         for number in range(3):
-            judgment = cache.judgment(backend, FINGERPRINT, numbered_item(number), CONCISE)
+            judgment = cached_judgment(cache, backend, FINGERPRINT, numbered_item(number), CONCISE)
             assert not judgment.timings.cached
     cache.close()
     assert len(warned) == 1
@@ -264,8 +286,8 @@ def test_score_twice_takes_the_second_from_the_cache_unless_told_not_to(tmp_path
 def test_the_table_says_when_a_judgment_came_from_the_cache(tmp_path: Path) -> None:
     cache = ResultCache(tmp_path / CACHE_FILE)
     backend = FakeBackend()
-    fresh = cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
-    hit = cache.judgment(backend, FINGERPRINT, ITEM, CONCISE)
+    fresh = cached_judgment(cache, backend, FINGERPRINT, ITEM, CONCISE)
+    hit = cached_judgment(cache, backend, FINGERPRINT, ITEM, CONCISE)
     cache.close()
 
     def footer(*judgments: Judgment) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rajudge.engine.base import judge_one
 from rajudge.engine.free_text import generate
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError
@@ -33,7 +34,7 @@ def without_timings(judgment: Judgment) -> Judgment:
 
 
 def test_judgment_is_complete_and_consistent(backend: LlamaBackend) -> None:
-    judgment = backend.judge(ITEM, CONCISE)
+    judgment = judge_one(backend, ITEM, CONCISE)
     assert sorted(judgment.ranking) == sorted(ITEM.responses)
     assert [r.rank for r in judgment.responses] == [1, 2, 3]
     scores = [r.score for r in judgment.responses]
@@ -48,12 +49,12 @@ def test_judgment_is_complete_and_consistent(backend: LlamaBackend) -> None:
 
 
 def test_same_input_gives_the_same_judgment(backend: LlamaBackend, demo_model: Path) -> None:
-    first = backend.judge(ITEM, CONCISE)
-    other = backend.judge(dataclasses.replace(ITEM, id="other"), CONCISE)
-    again = backend.judge(ITEM, CONCISE)
+    first = judge_one(backend, ITEM, CONCISE)
+    other = judge_one(backend, dataclasses.replace(ITEM, id="other"), CONCISE)
+    again = judge_one(backend, ITEM, CONCISE)
     fresh = LlamaBackend(demo_model, EngineSettings(threads=1, ctx=2048))
     try:
-        cold = fresh.judge(ITEM, CONCISE)
+        cold = judge_one(fresh, ITEM, CONCISE)
     finally:
         fresh.close()
     assert again.timings.reused_tokens > 0
@@ -65,14 +66,17 @@ def test_same_input_gives_the_same_judgment(backend: LlamaBackend, demo_model: P
 
 def test_response_input_order_does_not_change_the_verdict(backend: LlamaBackend) -> None:
     reordered = dataclasses.replace(ITEM, responses=dict(reversed(ITEM.responses.items())))
-    assert backend.judge(reordered, CONCISE).responses == backend.judge(ITEM, CONCISE).responses
+    assert (
+        judge_one(backend, reordered, CONCISE).responses
+        == judge_one(backend, ITEM, CONCISE).responses
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_the_judge_sees_masked_names_in_the_seeded_order(demo_model: Path, seed: int) -> None:
     engine = LlamaBackend(demo_model, EngineSettings(ctx=2048, seed=seed))
     try:
-        judgment = engine.judge(ITEM, CONCISE)
+        judgment = judge_one(engine, ITEM, CONCISE)
         seen = engine._llm.detokenize(engine._seqs.tokens(0), special=True)  # alone: the trunk
     finally:
         engine.close()
@@ -88,10 +92,10 @@ def test_an_item_that_does_not_fit_is_refused_not_truncated(backend: LlamaBacken
         ITEM, id="long", responses={"a": "word " * 5000, "b": "short"}, where="big.jsonl:7"
     )
     with pytest.raises(ContextOverflowError) as caught:
-        backend.judge(long_item, CONCISE)
+        judge_one(backend, long_item, CONCISE)
     assert caught.value.needed > caught.value.available == 4096
     assert str(caught.value).startswith("big.jsonl:7: needs ")
-    assert backend.judge(ITEM, CONCISE).ranking  # the engine is still usable
+    assert judge_one(backend, ITEM, CONCISE).ranking  # the engine is still usable
 
 
 def test_response_text_cannot_forge_control_tokens(backend: LlamaBackend) -> None:
@@ -103,7 +107,7 @@ def test_response_text_cannot_forge_control_tokens(backend: LlamaBackend) -> Non
             "b": "Paris.",
         },
     )
-    backend.judge(hostile, CONCISE)
+    judge_one(backend, hostile, CONCISE)
     im_start, im_end = (
         backend._llm.tokenize(t.encode(), add_bos=False, special=True)[0]
         for t in ("<|im_start|>", "<|im_end|>")
@@ -117,8 +121,8 @@ def test_reasoning_mode_thinks_within_budget(demo_model: Path) -> None:
     settings = EngineSettings(ctx=2048, mode="reasoning", reasoning_budget=24)
     engine = LlamaBackend(demo_model, settings)
     try:
-        judgment = engine.judge(ITEM, CONCISE)
-        again = engine.judge(ITEM, CONCISE)
+        judgment = judge_one(engine, ITEM, CONCISE)
+        again = judge_one(engine, ITEM, CONCISE)
     finally:
         engine.close()
     assert judgment.mode == "reasoning"
@@ -161,7 +165,7 @@ def test_rationales_name_responses_by_their_real_names(backend: LlamaBackend) ->
     plain = Item(id="sum", prompt="What is 2 + 2?", responses=texts)
     # The same presentation (so the same masked prompt), with names that look masked, swapped.
     tricky = Item(id="sum", prompt=plain.prompt, responses={"model-2": "4", "model-1": "5"})
-    seen = backend.judge(plain, asks, ["first", "second"]).rationale
-    read = backend.judge(tricky, asks, ["model-2", "model-1"]).rationale
+    seen = judge_one(backend, plain, asks, ["first", "second"]).rationale
+    read = judge_one(backend, tricky, asks, ["model-2", "model-1"]).rationale
     assert "first" in seen and "model-" not in seen  # the judge named what it saw as model-1
     assert read == seen.replace("first", "model-2").replace("second", "model-1")

@@ -28,7 +28,7 @@ import pytest
 from serve_client import call
 
 from rajudge import Judge
-from rajudge.engine.base import Job
+from rajudge.engine.base import Job, judge_one
 from rajudge.engine.http import OpenAIBackend, ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import BackendError, ServerItemError
@@ -189,7 +189,7 @@ def test_score_through_a_real_server_agrees_with_the_local_engine(
 
 def test_real_server_judgments_read_log_probabilities(llama_server: str) -> None:
     engine = OpenAIBackend(ServerSettings(llama_server), EngineSettings(rationale_tokens=4))
-    judgment = engine.judge(ITEM, CONCISE)
+    judgment = judge_one(engine, ITEM, CONCISE)
     assert judgment.distribution_source == "logprobs"
     assert sorted(judgment.ranking) == sorted(ITEM.responses)
     for response in judgment.responses:
@@ -407,7 +407,7 @@ def scores_by_masked_name(judgment: Judgment, server: ScriptedServer) -> dict[st
 
 def test_distribution_comes_from_the_log_probabilities_at_each_score_digit(scripted: Start) -> None:
     server = scripted([])
-    judgment = backend_for(server).judge(ITEM, CONCISE)
+    judgment = judge_one(backend_for(server), ITEM, CONCISE)
     assert judgment.distribution_source == "logprobs"
     assert judgment.model == "scripted-judge"
     assert scores_by_masked_name(judgment, server) == {"model-1": 4, "model-2": 2}
@@ -424,7 +424,7 @@ def test_distribution_comes_from_the_log_probabilities_at_each_score_digit(scrip
 
 def test_without_log_probabilities_the_distribution_is_one_hot_and_says_so(scripted: Start) -> None:
     server = scripted(["no-logprobs"])
-    judgment = backend_for(server).judge(ITEM, CONCISE)
+    judgment = judge_one(backend_for(server), ITEM, CONCISE)
     assert judgment.distribution_source == "one-hot"
     for response in judgment.responses:
         assert response.distribution[response.score - 1] == 1.0
@@ -434,8 +434,8 @@ def test_without_log_probabilities_the_distribution_is_one_hot_and_says_so(scrip
 def test_refused_parts_of_the_request_are_dropped_and_remembered(scripted: Start) -> None:
     server = scripted(["refuse-json-schema", "refuse-logprobs", "ok", "ok"])
     engine = backend_for(server)
-    first = engine.judge(ITEM, CONCISE)
-    second = engine.judge(ITEM, CONCISE)
+    first = judge_one(engine, ITEM, CONCISE)
+    second = judge_one(engine, ITEM, CONCISE)
     formats = [_format(request) for request in server.requests]
     assert formats == ["json_schema", "json_object", "json_object", "json_object"]
     assert server.requests[1]["response_format"]["schema"]["required"] == ["scores"]
@@ -445,7 +445,7 @@ def test_refused_parts_of_the_request_are_dropped_and_remembered(scripted: Start
 
 def test_refused_extra_fields_are_dropped(scripted: Start) -> None:
     server = scripted(["refuse-extras"])
-    judgment = backend_for(server).judge(ITEM, CONCISE)
+    judgment = judge_one(backend_for(server), ITEM, CONCISE)
     assert "chat_template_kwargs" in server.requests[0]
     assert not {"chat_template_kwargs", "repeat_penalty"} & set(server.requests[1])
     assert server.requests[1]["seed"] == 0
@@ -459,11 +459,11 @@ def test_answers_may_carry_the_protocols_ranking_and_omit_the_rationale(
     tagged = '{"scores": {"model-1": 2, "model-2": 4}, "rationale": "Not </think> a tag."}'
     server = scripted([f"answer:{ranked}", f"answer:{tagged}"])
     engine = backend_for(server, settings={"rationale_tokens": 16})
-    judgment = engine.judge(ITEM, CONCISE)
+    judgment = judge_one(engine, ITEM, CONCISE)
     assert scores_by_masked_name(judgment, server) == {"model-1": 5, "model-2": 3}
     assert judgment.rationale == ""
     assert judgment.distribution_source == "one-hot"
-    judgment = engine.judge(ITEM, CONCISE)
+    judgment = judge_one(engine, ITEM, CONCISE)
     assert scores_by_masked_name(judgment, server) == {"model-1": 2, "model-2": 4}
     assert judgment.rationale == "Not </think> a tag."
     assert len(server.requests) == 2
@@ -471,7 +471,7 @@ def test_answers_may_carry_the_protocols_ranking_and_omit_the_rationale(
 
 def test_transient_failures_are_retried(scripted: Start) -> None:
     server = scripted(["500", "429", "garbage", "ok"])
-    judgment = backend_for(server).judge(ITEM, CONCISE)
+    judgment = judge_one(backend_for(server), ITEM, CONCISE)
     assert len(server.requests) == 4
     assert judgment.distribution_source == "logprobs"
 
@@ -479,21 +479,21 @@ def test_transient_failures_are_retried(scripted: Start) -> None:
 def test_a_request_that_keeps_failing_becomes_an_item_error(scripted: Start) -> None:
     server = scripted(["500"] * 3)
     with pytest.raises(ServerItemError, match=r"^in\.jsonl:1: gave up after 3 tries: HTTP 500"):
-        backend_for(server, retries=2).judge(ITEM, CONCISE)
+        judge_one(backend_for(server, retries=2), ITEM, CONCISE)
     assert len(server.requests) == 3
 
 
 def test_a_server_that_never_answers_times_out(scripted: Start) -> None:
     server = scripted(["hang", "hang"])
     with pytest.raises(ServerItemError, match=r"after 2 tries: no answer from \S+ within 0\.2 s"):
-        backend_for(server, retries=1, timeout=0.2).judge(ITEM, CONCISE)
+        judge_one(backend_for(server, retries=1, timeout=0.2), ITEM, CONCISE)
     assert len(server.requests) == 2
 
 
 def test_a_refused_request_is_an_item_error_at_once(scripted: Start) -> None:
     server = scripted(["400"])
     with pytest.raises(ServerItemError, match="refused the request: HTTP 400: scripted 400"):
-        backend_for(server).judge(ITEM, CONCISE)
+        judge_one(backend_for(server), ITEM, CONCISE)
     assert len(server.requests) == 1
 
 
@@ -515,13 +515,13 @@ def test_an_answer_outside_the_schema_is_asked_again_then_an_item_error(
 ) -> None:
     server = scripted([f"answer:{content}"] * 2)
     with pytest.raises(ServerItemError, match="broke the score schema twice"):
-        backend_for(server).judge(ITEM, CONCISE)
+        judge_one(backend_for(server), ITEM, CONCISE)
     assert len(server.requests) == 2
 
 
 def test_a_second_answer_inside_the_schema_is_used(scripted: Start) -> None:
     server = scripted(["answer:{}", "ok"])
-    judgment = backend_for(server).judge(ITEM, CONCISE)
+    judgment = judge_one(backend_for(server), ITEM, CONCISE)
     assert len(server.requests) == 2
     assert judgment.distribution_source == "logprobs"
 
@@ -532,7 +532,7 @@ def test_reasoning_mode_asks_for_thinking_and_keeps_it_as_the_rationale(
 ) -> None:
     server = scripted([action])
     engine = backend_for(server, settings={"mode": "reasoning", "reasoning_budget": 64})
-    judgment = engine.judge(ITEM, CONCISE)
+    judgment = judge_one(engine, ITEM, CONCISE)
     request = server.requests[0]
     assert request["chat_template_kwargs"] == {"enable_thinking": True}
     assert request["max_tokens"] > 64
@@ -634,7 +634,7 @@ def test_rationale_and_thinking_name_the_real_responses(
 ) -> None:
     server = scripted([action])
     engine = backend_for(server, settings={"mode": mode, "rationale_tokens": 16})
-    judgment = engine.judge(LOOKALIKE, CONCISE, ["model-2", "b"])
+    judgment = judge_one(engine, LOOKALIKE, CONCISE, ["model-2", "b"])
     assert judgment.rationale == "model-2 beats b; model-12 is no response."
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rajudge import DemoModelWarning, Judge, result_record
+from rajudge.engine.base import judge_one
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import ContextOverflowError, InputError, PrincipleError, UsageError
 from rajudge.records import Item, ItemResult, Principle
@@ -162,7 +163,7 @@ def test_a_given_backend_stays_the_callers(backend: LlamaBackend) -> None:
         wrapped.judge(PROMPT, RESPONSES, CORRECT)
     still_open = Item(id="long", prompt=PROMPT, responses={"a": "four " * 5000, "b": "4"})
     with pytest.raises(ContextOverflowError):  # found by tokenizing: the model is still loaded
-        backend.judge(still_open, Principle(name="p", text=CORRECT))
+        judge_one(backend, still_open, Principle(name="p", text=CORRECT))
 
 
 LEFT_OPEN = """

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fake_backend import FakeBackend
 
+from rajudge.engine.base import judge_one
 from rajudge.engine.llama import LlamaBackend
 from rajudge.judging.protocol import masked_order, presentation_orders
 from rajudge.judging.scoring import combine
@@ -115,7 +116,9 @@ def test_two_orders_on_the_real_engine_average_the_single_order_judgments(
 ) -> None:
     (result,) = judge_items(two_orders, [PAIR], [CORRECT])
 
-    singles = [backend.judge(PAIR, CORRECT, order) for order in presentation_orders(PAIR, 0, 2)]
+    singles = [
+        judge_one(backend, PAIR, CORRECT, order) for order in presentation_orders(PAIR, 0, 2)
+    ]
     (verdict,) = result.judgments
     for response in verdict.responses:
         seen = [next(r for r in s.responses if r.name == response.name) for s in singles]

@@ -1,9 +1,10 @@
-"""What every backend promises: judge one item under one principle, or fail per item."""
+"""What every backend promises: judge a batch of jobs, each judged or failed on its own."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
 from rajudge.errors import InputError
@@ -24,8 +25,9 @@ class Job:
 class Backend(Protocol):
     """A loaded judge model: everything a run asks of one (rajudge.run).
 
-    Item problems are InputError subclasses, raised by `judge` and returned per job by
-    `judge_jobs`; anything else (a broken model, a server gone) is raised and ends the run.
+    Item problems are InputError subclasses, returned per job by `judge_jobs`; anything else
+    (a broken model, a server gone) is raised and ends the run. A backend is a context
+    manager: leaving the block closes it.
     """
 
     model_name: str
@@ -34,12 +36,6 @@ class Backend(Protocol):
     @property
     def batch_size(self) -> int:
         """How many jobs `judge_jobs` runs at once: a run hands it batches of this size."""
-        ...
-
-    def judge(
-        self, item: Item, principle: Principle, order: Sequence[str] | None = None
-    ) -> Judgment:
-        """Judge `item`; `order` overrides the seeded shuffle (for swap and permutation tests)."""
         ...
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
@@ -55,11 +51,23 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Backend:
+        return self
 
-def judge_one_job(
-    backend: Backend, item: Item, principle: Principle, order: Sequence[str] | None
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def judge_one(
+    backend: Backend, item: Item, principle: Principle, order: Sequence[str] | None = None
 ) -> Judgment:
-    """`judge` for a backend whose work is `judge_jobs`: one job, its InputError raised."""
+    """One job judged on its own, its InputError raised: for harnesses that study one judgment
+    (runs go through rajudge.run, which batches)."""
     (outcome,) = backend.judge_jobs([Job(item, principle, tuple(order) if order else None)])
     if isinstance(outcome, InputError):
         raise outcome

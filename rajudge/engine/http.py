@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from rajudge.engine.base import Job, readable_rationale
+from rajudge.engine.base import Backend, Job, readable_rationale
 from rajudge.engine.http_answer import BadAnswer, ServerAnswer, answer_schema, read_answer
 from rajudge.engine.http_client import Rejected, ServerClient, ServerSettings, in_flight
 from rajudge.errors import BackendError, InputError, ServerItemError
@@ -40,7 +40,7 @@ _TOKENS_PER_RESPONSE = 12  # generous for `"model-12": 4, ` in any tokenizer
 _CHARS_PER_TOKEN = 4  # rationale budget in characters, from --rationale-tokens
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Judges items with a model served behind an OpenAI-compatible HTTP API.
 
     Safe to call from several threads: `judge_jobs` keeps up to `concurrency` requests in flight.
@@ -58,24 +58,6 @@ class OpenAIBackend:
         self._refused: frozenset[str] = frozenset()  # of _OPTIONAL
         served = self._served_model()  # also fails fast on a wrong URL, key or a server down
         self.model_name = server.model or served
-
-    def judge(
-        self, item: Item, principle: Principle, order: Sequence[str] | None = None
-    ) -> Judgment:
-        started = time.perf_counter()
-        order = list(order) if order is not None else masked_order(item, self.settings.seed)
-        messages = judge_messages(principle.text, item, order)
-        where = item.where or item.id
-        problem = ""
-        for _ in range(2):  # an answer outside the schema is asked for once more
-            body = self._post_chat(messages, len(order), where)
-            try:
-                answer = read_answer(body, len(order))
-            except BadAnswer as exc:
-                problem = str(exc)
-            else:
-                return self._judgment(item, principle, order, answer, started)
-        raise ServerItemError(where, f"the server's answer broke the score schema twice: {problem}")
 
     @property
     def batch_size(self) -> int:
@@ -95,9 +77,27 @@ class OpenAIBackend:
 
     def _judge_job(self, job: Job) -> Judgment | InputError:
         try:
-            return self.judge(job.item, job.principle, job.order)
+            return self._judge(job)
         except InputError as exc:
             return exc
+
+    def _judge(self, job: Job) -> Judgment:
+        """One judgment: a request, asked once more when the answer breaks the schema."""
+        started = time.perf_counter()
+        item, principle = job.item, job.principle
+        order = list(job.order) if job.order is not None else masked_order(item, self.settings.seed)
+        messages = judge_messages(principle.text, item, order)
+        where = item.where or item.id
+        problem = ""
+        for _ in range(2):  # an answer outside the schema is asked for once more
+            body = self._post_chat(messages, len(order), where)
+            try:
+                answer = read_answer(body, len(order))
+            except BadAnswer as exc:
+                problem = str(exc)
+            else:
+                return self._judgment(item, principle, order, answer, started)
+        raise ServerItemError(where, f"the server's answer broke the score schema twice: {problem}")
 
     # -- requests ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rajudge.engine.base import Job, judge_one_job, readable_rationale
+from rajudge.engine.base import Backend, Job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import FreeText, generate
 from rajudge.engine.load_log import load_failure, load_log
@@ -58,7 +58,7 @@ class _Work:
     dists: list[tuple[float, ...]] = field(default_factory=list)
 
 
-class LlamaBackend:
+class LlamaBackend(Backend):
     """Judges items with a GGUF model loaded in this process."""
 
     def __init__(self, path: Path, settings: EngineSettings, *, name: str | None = None) -> None:
@@ -118,11 +118,6 @@ class LlamaBackend:
     @property
     def batch_size(self) -> int:
         return self.settings.parallel
-
-    def judge(
-        self, item: Item, principle: Principle, order: Sequence[str] | None = None
-    ) -> Judgment:
-        return judge_one_job(self, item, principle, order)
 
     def judge_jobs(self, jobs: Sequence[Job]) -> list[Judgment | InputError]:
         """Judge `jobs`, up to `parallel` at a time in one batch; outcomes in job order.
