@@ -3,7 +3,7 @@
 #   make test   sets up .venv the same way and runs the test suite (what .ci/run runs)
 VENV ?= .venv
 
-.PHONY: setup demo test lint bench real-models fidelity test-browser chromium report-screenshot
+.PHONY: setup demo test lint typecheck bench real-models fidelity test-browser chromium report-screenshot
 
 setup:
 	bash scripts/setup.sh
@@ -34,9 +34,14 @@ report-screenshot: setup chromium
 	  "file://$(CURDIR)/docs/report-sample.html"; status=$$?; \
 	  rm -rf "$$profile" docs/report-sample.html; exit $$status
 
-lint:
+lint: typecheck
 	$(VENV)/bin/ruff check rajudge tests bench
 	$(VENV)/bin/ruff format --check rajudge tests bench
+
+# mypy --strict on rajudge/ (settings in pyproject.toml): the Backend contract and the records
+# are only promises if something checks them.
+typecheck:
+	$(VENV)/bin/mypy
 
 # Throughput benchmark (issue 6): every contender on every workload, each in its own process;
 # writes bench/results/<utc>.json and bench/RESULTS.md (one section per model). Long: run it on

@@ -56,7 +56,7 @@ def reward_function(
     {"role", "content"} messages; a completion's text is its last assistant message, or its
     last message when they carry no role).
     """
-    chosen = _checked(principle, scale, judge is not None and (model is not None or settings))
+    chosen = _checked(principle, scale, judge is not None and (model is not None or bool(settings)))
     shared = judge or Judge(model, **{"rationale_tokens": 0, **settings})
 
     def reward(prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[float]:

@@ -85,7 +85,7 @@ class RewardServer(HTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:
         busy = not self._slots.acquire(blocking=False)

@@ -282,7 +282,7 @@ def _write_files(folder: Path, summary: dict[str, Any], predictions: list[Predic
         for prediction in predictions:
             stream.write(orjson.dumps(item_record(prediction), option=orjson.OPT_APPEND_NEWLINE))
     bars = [
-        Bar(name, row["accuracy"], *row["accuracy_ci"], row["n"])
+        Bar(name, row["accuracy"], row["accuracy_ci"][0], row["accuracy_ci"][1], row["n"])
         for name, row in summary["subsets"].items()
     ]
     if bars:

@@ -30,7 +30,7 @@ from rajudge.models.pull import model_url, pull
 class _ListByDefault(TyperGroup):
     """`rajudge models` and `rajudge models FILE...` mean `rajudge models list ...`."""
 
-    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
         if not args or (args[0] not in self.commands and args[0] != "--help"):
             args = ["list", *args]
         return super().parse_args(ctx, args)

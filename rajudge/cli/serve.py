@@ -107,7 +107,7 @@ def serve(
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         # `kill PID` stops a server run in the background as Ctrl-C stops one in a terminal
         signal.signal(signal.SIGTERM, signal.default_int_handler)
-        if open_to_all(server.server_address[0], limits.api_key):
+        if open_to_all(str(server.server_address[0]), limits.api_key):
             stderr.print(
                 f"warning: no API key, and {host} is not loopback: anyone who can reach "
                 f"port {server.server_address[1]} can use this server; set "

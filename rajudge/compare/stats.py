@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from scipy.special import expit
 
@@ -49,11 +49,12 @@ Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
 
 
-def length_feature(length_a: NDArray, length_b: NDArray) -> Floats:
+def length_feature(length_a: ArrayLike, length_b: ArrayLike) -> Floats:
     """(L_a - L_b) / (L_a + L_b) per battle, 0 where both answers are empty."""
     la, lb = np.asarray(length_a, dtype=float), np.asarray(length_b, dtype=float)
     total = la + lb
-    return np.divide(la - lb, total, out=np.zeros_like(total), where=total > 0)
+    feature: Floats = np.divide(la - lb, total, out=np.zeros_like(total), where=total > 0)
+    return feature
 
 
 def standardised(feature: Floats) -> Floats:
@@ -122,7 +123,8 @@ def to_elo(ratings: Floats, anchor: int) -> Floats:
 
 def win_probability(elo_a: Floats | float, elo_b: Floats | float) -> Floats:
     """P(a beats b) from two Elo ratings."""
-    return expit((np.asarray(elo_a) - np.asarray(elo_b)) / ELO)
+    probability: Floats = expit((np.asarray(elo_a) - np.asarray(elo_b)) / ELO)
+    return probability
 
 
 def mean_and_se(values: Floats) -> tuple[float, float | None]:

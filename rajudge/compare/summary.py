@@ -305,7 +305,7 @@ def _standings(
     hard_vs = _versus(hard[:, against], frame.sign[against])
     return {
         name: _set_standings(
-            frame, level, *(values[i] for values in every), hard_vs[i], frame.other[against]
+            frame, level, [values[i] for values in every], hard_vs[i], frame.other[against]
         )
         for i, name in enumerate(sets)
     }
@@ -352,21 +352,21 @@ def _rates(values: stats.Floats, weights: stats.Floats, other: stats.Ints, n: in
     totals = np.einsum("rb,sb,bn->srn", weights, values, onehot)
     counts = weights @ onehot
     with np.errstate(invalid="ignore", divide="ignore"):
-        return totals / counts
+        rates: stats.Floats = totals / counts
+    return rates
 
 
 def _set_standings(
     frame: _Frame,
     level: float,
-    ratings: stats.Floats,
-    lc_ratings: stats.Floats,
-    rates: stats.Floats,
-    soft_rates: stats.Floats,
-    lc_rates: stats.Floats,
+    estimates: Sequence[stats.Floats],
     hard_vs: stats.Floats,
     other: stats.Ints,
 ) -> dict[str, Standing]:
-    """One outcome set: arrays (1 + rounds, systems), row 0 the point estimate."""
+    """One outcome set: `estimates` (ratings, length-controlled ratings, win rates, soft win
+    rates, length-controlled win rates) are arrays (1 + rounds, systems), row 0 the point
+    estimate."""
+    ratings, lc_ratings, rates, soft_rates, lc_rates = estimates
     low, high = stats.interval(ratings[1:], level)
     rank = stats.ranks(low, high)
     lc = stats.interval(lc_ratings[1:], level)
@@ -473,5 +473,7 @@ def _rate(value: float | None) -> float | None:
     return _round(value, 4, toward=0.5)
 
 
-def _pair_of(pair: Interval | None, rounding: Callable[[float], float | None]) -> list | None:
+def _pair_of(
+    pair: Interval | None, rounding: Callable[[float], float | None]
+) -> list[float | None] | None:
     return None if pair is None else [rounding(pair[0]), rounding(pair[1])]

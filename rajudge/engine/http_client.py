@@ -104,7 +104,8 @@ class ServerClient:
                 failure, delay = f"cannot reach {url} ({_reason(exc)})", None
                 continue
             try:
-                return json.loads(raw)
+                answer: dict[str, Any] = json.loads(raw)  # callers check its shape
+                return answer
             except ValueError:
                 failure, delay = f"{url} answered with something not JSON: {raw[:80]!r}", None
         if where is None:
@@ -146,7 +147,7 @@ def in_flight(items: Iterable[T], work: Callable[[T], R], limit: int) -> Iterato
 
 def _backoff(base: float, attempt: int) -> float:
     """Seconds before try `attempt` (1-based): doubling, with jitter so clients spread out."""
-    return min(base * 2 ** (attempt - 1) * random.uniform(1.0, 1.5), _MAX_BACKOFF)
+    return min(base * 2.0 ** (attempt - 1) * random.uniform(1.0, 1.5), _MAX_BACKOFF)
 
 
 def _retry_after(exc: urllib.error.HTTPError) -> float | None:

@@ -55,6 +55,7 @@ def open_backend(
 
     `on_demo` is given DEMO_NOTICE when the model is the demo model.
     """
+    backend: Backend
     if server is not None:
         backend = OpenAIBackend(server, settings)
         return OpenedBackend(backend, f"{server.base_url.rstrip('/')}|{backend.model_name}", False)

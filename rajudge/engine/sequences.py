@@ -112,7 +112,7 @@ class Sequences:
         if self._batch is not None:
             self._llama_cpp.llama_batch_free(self._batch)
             self._batch = None
-        self._context.close()
+        self._context.close()  # type: ignore[no-untyped-call]  # llama_cpp's is untyped
 
     def _drop(self, seq: int, start: int) -> None:
         if len(self._tokens[seq]) > start:

@@ -27,7 +27,10 @@ def accuracy_chart(bars: Sequence[Bar], title: str, note: str = "") -> str:
     """Horizontal bars of accuracy with CI whiskers and a dashed line at chance (0.5)."""
     height = _TOP + _ROW * len(bars) + 40
     width = _LABEL_WIDTH + _BAR_WIDTH + 170
-    x = lambda v: _LABEL_WIDTH + v * _BAR_WIDTH  # noqa: E731
+
+    def x(value: float) -> float:
+        return _LABEL_WIDTH + value * _BAR_WIDTH
+
     parts = [
         svg.text(12, 22, title, font_size=15, font_weight="bold"),
         svg.text(12, 40, note, fill="#a33") if note else "",

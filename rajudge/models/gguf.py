@@ -137,7 +137,7 @@ def read_metadata(path: str | Path) -> GGUFInfo:
 class _Reader:
     """Sequential reads checked against the file size, so a corrupt length reads as truncation."""
 
-    def __init__(self, f: io.BufferedReader, path: Path, size: int) -> None:
+    def __init__(self, f: io.BufferedReader[io.FileIO], path: Path, size: int) -> None:
         self._f = f
         self.path = path
         self.size = size

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
+from http.client import HTTPMessage
 from importlib.metadata import version
 from pathlib import Path
 from typing import IO
@@ -126,7 +126,7 @@ class _HubRedirects(HTTPRedirectHandler):
         fp: IO[bytes],
         code: int,
         msg: str,
-        headers: Message,
+        headers: HTTPMessage,
         newurl: str,
     ) -> Request | None:
         new = super().redirect_request(req, fp, code, msg, headers, newurl)

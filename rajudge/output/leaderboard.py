@@ -64,7 +64,7 @@ def _verdict(ci: Sequence[float] | None) -> str:
 def _overall_consistency(pairs: Sequence[Mapping[str, Any]]) -> float:
     """Every pair's position consistency, weighted by its prompts."""
     prompts = sum(pair["prompts"] for pair in pairs)
-    return sum(p["position_consistency"] * p["prompts"] for p in pairs) / max(prompts, 1)
+    return float(sum(p["position_consistency"] * p["prompts"] for p in pairs) / max(prompts, 1))
 
 
 def _systems_table(summary: Summary) -> Table:

@@ -77,7 +77,7 @@ def result_record(result: ItemResult) -> dict[str, Any]:
 
 def _judgment_record(judgment: Judgment, names: list[str]) -> dict[str, Any]:
     by_name = {score.name: score for score in judgment.responses}
-    record = {
+    record: dict[str, Any] = {
         "principle": _principle_record(judgment.principle),
         "ranking": list(judgment.ranking),
         "responses": {name: _score_record(by_name[name]) for name in names},
