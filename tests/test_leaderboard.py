@@ -132,3 +132,13 @@ def test_a_run_that_names_no_judge_leaves_it_out(two: dict[str, Any]) -> None:
     two |= {"model": None, "mode": None}
     footer = render(two).splitlines()[-4]
     assert footer == "5 prompts, 10 judgments in 2 presentation orders"
+
+
+def test_a_narrow_terminal_wraps_intervals_instead_of_cutting_them(two: dict[str, Any]) -> None:
+    console = Console(file=io.StringIO(), width=60, color_system=None)
+    console.print(render_leaderboard(two))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "…" not in text.split("pair")[0]  # no number of the systems table is cut
+    for system in two["systems"]:
+        low, high = system["rating_ci"]
+        assert f"{low:.0f}," in text and f"{high:.0f}]" in text

@@ -69,26 +69,32 @@ def _overall_consistency(pairs: Sequence[Mapping[str, Any]]) -> float:
 
 def _systems_table(summary: Summary) -> Table:
     baseline = summary["baseline"]
-    table = _table()
-    table.add_column("rank", justify="right")
-    table.add_column("system", max_width=NAME_WIDTH)
-    table.add_column("rating [95% CI]", justify="right")
-    table.add_column(f"win rate vs {baseline}", justify="right")
-    table.add_column("length-controlled", justify="right")
-    table.add_column("W/T/L", justify="right")
-    table.add_column("length", justify="right")
+    rows = []
     for system in summary["systems"]:
         is_baseline = system["name"] == baseline
-        cells = [
-            cell(str(system["rank"])),
-            cell(system["name"] + (" (baseline)" if is_baseline else "")),
-            cell(_rating(system["rating"], system["rating_ci"])),
-            cell(_rate(system["win_rate"], system["win_rate_ci"])),
-            cell(_rate(system["lc_win_rate"], system["lc_win_rate_ci"])),
-            cell(NO_VALUE if is_baseline else _wins_ties_losses(system)),
-            cell(f"{system['mean_length']:.0f}"),
-        ]
-        table.add_row(*cells, style="green" if system["rank"] == 1 and not is_baseline else None)
+        rows.append(
+            [
+                str(system["rank"]),
+                system["name"] + (" (baseline)" if is_baseline else ""),
+                _rating(system["rating"], system["rating_ci"]),
+                _rate(system["win_rate"], system["win_rate_ci"]),
+                _rate(system["lc_win_rate"], system["lc_win_rate_ci"]),
+                NO_VALUE if is_baseline else _wins_ties_losses(system),
+                f"{system['mean_length']:.0f}",
+            ]
+        )
+    table = _table()
+    table.add_column("#", justify="right")
+    table.add_column("system", max_width=NAME_WIDTH)
+    for header in ("rating [95% CI]", f"win rate vs {baseline}", "length-controlled"):
+        table.add_column(header, justify="right")
+    table.add_column("W/T/L", justify="right")
+    table.add_column("length", justify="right")
+    for row, system in zip(rows, summary["systems"], strict=True):
+        leads = system["rank"] == 1 and system["name"] != baseline
+        # Numbers are never cut: squeezed, an interval wraps onto a second line instead.
+        cells = [cell(row[0]), cell(row[1]), *map(Text, row[2:5]), *map(cell, row[5:])]
+        table.add_row(*cells, style="green" if leads else None)
     return table
 
 
