@@ -1,4 +1,5 @@
-"""A scoring run into an output, as `rajudge score` and `Judge.score_file` make one.
+"""The run core: a scoring run into an output, as `rajudge score`, `rajudge compare` and
+`Judge.score_file` all make one.
 
 Two promises hold whoever calls: an earlier output is continued, not redone (--resume: records
 of the same items under the same settings stay, the rest are judged and appended), and a
@@ -15,13 +16,17 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
-from rajudge.output.files import ResultWriter, open_result_file, read_earlier
+from rajudge.output.files import Earlier, ResultWriter, open_writer, output_format, read_earlier
 from rajudge.records import Item, ItemResult, Principle
 from rajudge.run import Resumption, judge_items, resume
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @dataclass
@@ -84,29 +89,41 @@ def score_file(
     backend: Backend,
     items: Sequence[Item],
     principles: Sequence[Principle],
-    output: Path,
+    output: Path | None,
     *,
+    fmt: str | None = None,
     resume_output: bool = False,
+    earlier: Earlier | None = None,
     fingerprint: Fingerprint | None = None,
     cache: ResultCache | None = None,
+    console: Console | None = None,
+    on_resumed: Callable[[Resumption, Earlier], None] = lambda resumed, earlier: None,
+    on_start: Callable[[int], None] = lambda todo: None,
     on_error: Callable[[InputError], None] = lambda error: None,
     on_item: Callable[[], None] = lambda: None,
     on_result: Callable[[ItemResult], None] = lambda result: None,
 ) -> tuple[Tally, Resumption | None]:
-    """Judge `items` into `output`: JSON Lines, or one JSON array if it ends in `.json`.
+    """Judge `items` into `output` in `fmt` (rajudge.output.files: by default JSON Lines, or
+    one JSON array if it ends in `.json`; None: stdout, a table going to `console`).
 
     With `resume_output`, the records `output` already holds for these items under these
-    settings stay and only the other items are judged (what was done is the Resumption).
-    The callbacks are `write_results`'.
+    settings stay and only the other items are judged (what was done is the Resumption, told to
+    `on_resumed` first); `earlier` is what `output` held, when the caller read it already.
+    `on_start` hears how many items are left to judge; the other callbacks are
+    `write_results`'.
     """
-    fmt = "json" if output.suffix == ".json" else "jsonl"
+    fmt = fmt or output_format(None, output, terminal=False)
     fingerprint = fingerprint or Fingerprint.of(backend.model_name, backend.settings)
-    earlier = read_earlier(output, fmt) if resume_output else None
+    if resume_output and earlier is None and output is not None:
+        earlier = read_earlier(output, fmt)
     resumed = None if earlier is None else resume(items, principles, earlier.records, fingerprint)
+    if resumed is not None and earlier is not None:
+        on_resumed(resumed, earlier)
     todo = items if resumed is None else resumed.todo
+    on_start(len(todo))
     with ExitStack() as stack:
         kept = [] if resumed is None else resumed.kept
-        writer = open_result_file(output, fmt, stack, earlier, kept)
+        writer = open_writer(fmt, output, stack, earlier=earlier, kept=kept, console=console)
         tally = write_results(
             writer,
             backend,

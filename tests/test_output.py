@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import orjson
@@ -16,8 +17,8 @@ import pytest
 from rich.console import Console
 
 from rajudge.errors import UsageError
-from rajudge.output.files import JsonlWriter, JsonWriter
-from rajudge.output.render import TableWriter, make_writer
+from rajudge.output.files import JsonlWriter, JsonWriter, open_writer, output_format
+from rajudge.output.render import TableWriter
 from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
 
@@ -297,10 +298,12 @@ def test_table_shows_markup_literally() -> None:
 @pytest.mark.parametrize(
     ("fmt", "kind"), [("table", TableWriter), ("jsonl", JsonlWriter), ("json", JsonWriter)]
 )
-def test_make_writer(fmt: str, kind: type) -> None:
-    assert isinstance(make_writer(fmt, io.BytesIO(), Console(file=io.StringIO())), kind)
+def test_open_writer(fmt: str, kind: type) -> None:
+    with ExitStack() as stack:
+        writer = open_writer(fmt, None, stack, console=Console(file=io.StringIO()))
+        assert isinstance(writer, kind)
 
 
-def test_make_writer_rejects_unknown_format() -> None:
+def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(UsageError, match="csv"):
-        make_writer("csv", io.BytesIO(), Console(file=io.StringIO()))
+        output_format("csv", None, terminal=False)

@@ -204,7 +204,7 @@ def _judge(
     backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
     cache = None if no_cache else ResultCache.open()
     try:
-        with writing_to(judged), item_progress(stderr, len(systems.items)) as progress:
+        with backend, writing_to(judged), item_progress(stderr, len(systems.items)) as progress:
             run = judge_systems(
                 backend,
                 systems.items,
@@ -217,7 +217,6 @@ def _judge(
                 on_item=progress.advance,
             )
     finally:
-        backend.close()
         if cache is not None:
             cache.close()
     if run.tally.interrupted:

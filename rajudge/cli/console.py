@@ -7,20 +7,15 @@ Rich's markup, emoji codes and highlighting are off: `[b]` and `:x:` print as th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import typer
-from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 
+from rajudge.output.render import plain_console
+
 _UNBOUNDED = 1 << 20  # columns: wider than any table
 ERRORS_SHOWN = 10  # `error:` lines one command prints for bad lines or items; the rest are counted
-
-
-def plain_console(**options: Any) -> Console:
-    """A Rich console that prints text as it is: no markup, emoji codes or highlighting."""
-    return Console(markup=False, emoji=False, highlight=False, **options)
 
 
 stdout = plain_console()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import tempfile
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,17 +24,13 @@ from rajudge.cli.options import (
 )
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
-from rajudge.engine.base import Backend
-from rajudge.errors import InputError, UsageError
+from rajudge.errors import UsageError
+from rajudge.evaluation import evaluate as evaluation
 from rajudge.evaluation.evaluate import (
-    LabelledItem,
     Prediction,
-    flip_report,
     item_record,
     longer_response_pairs,
-    predict,
     read_labelled,
-    report,
     sample,
 )
 from rajudge.evaluation.plot import Bar, accuracy_chart
@@ -110,27 +103,25 @@ def evaluate(
         _make_folder(output)  # before judging, so that a bad -o costs nothing
     opened = open_chosen(backend_choice, model, config, settings, engine)
     cache = None if no_cache else ResultCache.open()
-    run = functools.partial(
-        _run, opened.backend, fingerprint=Fingerprint.of(opened.identity, settings), cache=cache
-    )
     try:
-        predictions, failed = run(items, swap=swap, permutations=settings.permutations)
-        summary = report(predictions, failed=failed + len(errors), seed=settings.seed)
-        summary["setup"] = {
-            "data": data,
-            "model": opened.backend.model_name,
-            "mode": settings.mode,
-            "principle": override.name if override else "per item",
-            "seed": settings.seed,
-            "limit": limit,
-            "swap": swap,
-            "permutations": settings.permutations,
-            "demo_model": opened.is_demo,
-        }
-        if contrast is not None:
-            summary["contrast"] = _contrast(run, predictions, contrast, swap, summary["setup"])
+        with opened.backend, item_progress(stderr) as progress:
+            summary, predictions = evaluation.evaluate(
+                opened.backend,
+                items,
+                data=data,
+                principle=override,
+                limit=limit,
+                swap=swap,
+                contrast=_single_principle(contrast) if contrast is not None else None,
+                is_demo=opened.is_demo,
+                unread=len(errors),
+                fingerprint=Fingerprint.of(opened.identity, settings),
+                cache=cache,
+                on_start=progress.start,
+                on_error=print_error,
+                on_item=progress.advance,
+            )
     finally:
-        opened.backend.close()
         if cache is not None:
             cache.close()
 
@@ -141,62 +132,11 @@ def evaluate(
         raise typer.Exit(EXIT_ITEMS_FAILED)
 
 
-def _contrast(
-    run: Callable[..., tuple[list[Prediction], int]],
-    predictions: list[Prediction],
-    spec: str,
-    swap: bool,
-    setup: dict[str, Any],
-) -> dict[str, Any]:
-    """The principle-flip check: the same items judged again under principle `spec`."""
-    other = _single_principle(spec)
-    again = [_with_principle(p.labelled, other) for p in predictions]
-    flipped, _ = run(again, swap=swap, permutations=1)
-    return {"a": setup["principle"], "b": other.name, **flip_report(predictions, flipped)}
-
-
 def _single_principle(spec: str) -> Principle:
     principles = resolve(spec)
     if len(principles) != 1:
         raise UsageError(f"{spec}: eval judges under one principle; this holds {len(principles)}")
     return principles[0]
-
-
-def _with_principle(labelled: LabelledItem, principle: Principle) -> LabelledItem:
-    return dataclasses.replace(
-        labelled, item=dataclasses.replace(labelled.item, principle=principle)
-    )
-
-
-def _run(
-    backend: Backend,
-    items: Sequence[LabelledItem],
-    *,
-    swap: bool,
-    permutations: int,
-    fingerprint: Fingerprint,
-    cache: ResultCache | None,
-) -> tuple[list[Prediction], int]:
-    predictions: list[Prediction] = []
-    failed = 0
-    with item_progress(stderr, len(items)) as progress:
-        outcomes = predict(
-            backend,
-            items,
-            seed=backend.settings.seed,
-            swap=swap,
-            permutations=permutations,
-            cache=cache,
-            fingerprint=fingerprint,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, InputError):
-                failed += 1
-                print_error(outcome)
-            else:
-                predictions.append(outcome)
-            progress.advance()
-    return predictions, failed
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

@@ -7,15 +7,15 @@ import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from rajudge.batch import Tally, interrupts_held, write_results
+from rajudge.batch import Tally, score_file
 from rajudge.cache import Fingerprint, ResultCache
-from rajudge.cli.console import plain_console, print_error, stderr, stdout
+from rajudge.cli.console import print_error, stderr, stdout
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import (
@@ -30,12 +30,11 @@ from rajudge.config import load_config
 from rajudge.errors import UsageError
 from rajudge.gate import ScoreGate
 from rajudge.judging.principles import resolve
-from rajudge.output.files import Earlier, ResultWriter, open_result_file, read_earlier
-from rajudge.output.render import FORMATS, TableWriter, make_writer
+from rajudge.output.files import Earlier, output_format, read_earlier
 from rajudge.output.schema import result_record
 from rajudge.read import ReadResult, read_items
 from rajudge.records import Item, ItemResult
-from rajudge.run import Resumption, resume
+from rajudge.run import Resumption
 
 FileArgument = Annotated[
     str | None, typer.Argument(help="JSONL file of candidates, or - for stdin.")
@@ -103,7 +102,7 @@ def score(
     engine: EngineFlags,
 ) -> None:
     """Score and rank candidate responses; a table on a terminal, JSONL in a pipeline."""
-    fmt = _format(fmt, output)
+    fmt = output_format(fmt, output, terminal=sys.stdout.isatty())
     config = load_config()
     settings = engine.settings(config)
     principles = [p for spec in principle or [] for p in resolve(spec)]
@@ -112,36 +111,36 @@ def score(
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         print_error(error)
-    backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
-    fingerprint = Fingerprint.of(identity, settings)
-    items, kept = read.items, []
-    if earlier is not None:
-        resumption = resume(items, principles, earlier.records, fingerprint)
+    opened = open_chosen(backend_choice, model, config, settings, engine)
+    cache = None if no_cache else ResultCache.open()
+    started = time.perf_counter()
+
+    def resumed(resumption: Resumption, earlier: Earlier) -> None:
         if gate:
             gate.add(*resumption.kept)
         _report_resumption(output, earlier, resumption)
-        items, kept = resumption.todo, resumption.kept
-    cache = None if no_cache else ResultCache.open()
-    started = time.perf_counter()
-    with writing_to(output), ExitStack() as stack:
-        writer = _open_writer(fmt, output, stack, earlier, kept)
-        progress = stack.enter_context(item_progress(stderr, len(items)))
-        tally = write_results(
-            writer,
-            backend,
-            items,
-            principles,
-            fingerprint=fingerprint,
-            cache=cache,
-            on_error=print_error,
-            on_item=progress.advance,
-            on_result=_grading(gate),
-        )
-        with interrupts_held():
-            stack.close()  # a JSON file is put in place here
-    backend.close()
-    if cache is not None:
-        cache.close()
+
+    try:
+        with opened.backend, writing_to(output), item_progress(stderr) as progress:
+            tally, _ = score_file(
+                opened.backend,
+                read.items,
+                principles,
+                output,
+                fmt=fmt,
+                earlier=earlier,
+                fingerprint=Fingerprint.of(opened.identity, settings),
+                cache=cache,
+                console=stdout,
+                on_resumed=resumed,
+                on_start=progress.start,
+                on_error=print_error,
+                on_item=progress.advance,
+                on_result=_grading(gate),
+            )
+    finally:
+        if cache is not None:
+            cache.close()
     _summarize(tally, time.perf_counter() - started, len(read.errors), output, gate)
 
 
@@ -195,17 +194,6 @@ def _candidates(file: str | None, prompt: str | None, responses: list[str]) -> R
     return read_items(file)
 
 
-def _format(fmt: str | None, output: Path | None) -> str:
-    """The output format, refused here when unknown, before any model is loaded."""
-    if fmt:
-        if fmt not in FORMATS:
-            raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
-        return fmt
-    if output is not None:
-        return "json" if output.suffix == ".json" else "jsonl"
-    return "table" if sys.stdout.isatty() else "jsonl"
-
-
 def _earlier(output: Path | None, fmt: str) -> Earlier:
     if output is None:
         raise UsageError("--resume needs -o/--output: the file to continue")
@@ -225,22 +213,6 @@ def _report_resumption(output: Path | None, earlier: Earlier, resumption: Resump
     if earlier.torn:
         message += "; a torn last line removed"
     stderr.print(message, style="dim", markup=False, highlight=False)
-
-
-def _open_writer(
-    fmt: str,
-    output: Path | None,
-    stack: ExitStack,
-    earlier: Earlier | None,
-    kept: list[dict[str, Any]],
-) -> ResultWriter:
-    """The writer for this run: JSONL lines go out as items finish, a JSON array at the end."""
-    if output is None:
-        return make_writer(fmt, sys.stdout.buffer, stdout)
-    if fmt == "table":
-        text = stack.enter_context(output.open("w", encoding="utf-8"))
-        return TableWriter(plain_console(file=text, width=100, color_system=None))
-    return open_result_file(output, fmt, stack, earlier, kept)
 
 
 @contextmanager

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rajudge.batch import Tally, score_file, write_results
+from rajudge.batch import Tally, score_file
 from rajudge.cache import Fingerprint, ResultCache
 from rajudge.compare.outcomes import PromptVerdicts
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
 from rajudge.judged import prompt_verdicts
+from rajudge.output.files import NO_OUTPUT
 from rajudge.output.schema import result_record
 from rajudge.read import input_lines, json_objects
 from rajudge.records import Item, ItemResult, Principle
@@ -67,24 +68,12 @@ def judge_systems(
     def keep(result: ItemResult) -> None:
         records.append(result_record(result))
 
-    if judged is None:
-        tally = write_results(
-            _InMemory(),
-            backend,
-            items,
-            principles,
-            fingerprint=fingerprint,
-            cache=cache,
-            on_error=on_error,
-            on_item=on_item,
-            on_result=keep,
-        )
-        return Judged(records, tally, None)
     tally, resumed = score_file(
         backend,
         items,
         principles,
         judged,
+        fmt=None if judged is not None else NO_OUTPUT,
         resume_output=resume_output,
         fingerprint=fingerprint,
         cache=cache,
@@ -132,13 +121,3 @@ def read_judged_file(path: str) -> Verdicts:
     """The verdicts in a file of `score` records (`compare --judged`, or `score` output)."""
     with input_lines(path) as (lines, source):
         return read_verdicts(json_objects(lines, source))
-
-
-class _InMemory:
-    """The writer of a run whose records are only kept for the statistics."""
-
-    def write(self, result: ItemResult) -> None:
-        pass
-
-    def close(self) -> None:
-        pass

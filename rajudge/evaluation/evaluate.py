@@ -149,6 +149,83 @@ def predict(
             yield Prediction(labelled, outcome, tuple(orders_of(labelled)))
 
 
+def evaluate(
+    backend: Backend,
+    items: Sequence[LabelledItem],
+    *,
+    data: str,
+    principle: Principle | None = None,
+    limit: int | None = None,
+    swap: bool = False,
+    contrast: Principle | None = None,
+    is_demo: bool = False,
+    unread: int = 0,
+    fingerprint: Fingerprint | None = None,
+    cache: ResultCache | None = None,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_error: Callable[[InputError], None] = lambda error: None,
+    on_item: Callable[[], None] = lambda: None,
+) -> tuple[dict[str, Any], list[Prediction]]:
+    """Judge the labelled `items` read from `data` and measure: the summary (`report`, how
+    it was made, and with `contrast` the principle-flip check: the same items judged again
+    under that principle) and the predictions. `principle` is the one every item was judged
+    under (None: each its own), `limit` the sample size asked for, `unread` how many lines
+    failed before judging; each judging pass is told to `on_start` with its item count."""
+    settings = backend.settings
+
+    def run(todo: Sequence[LabelledItem], permutations: int) -> tuple[list[Prediction], int]:
+        on_start(len(todo))
+        predictions: list[Prediction] = []
+        failed = 0
+        outcomes = predict(
+            backend,
+            todo,
+            seed=settings.seed,
+            swap=swap,
+            permutations=permutations,
+            cache=cache,
+            fingerprint=fingerprint,
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, InputError):
+                failed += 1
+                on_error(outcome)
+            else:
+                predictions.append(outcome)
+            on_item()
+        return predictions, failed
+
+    predictions, failed = run(items, settings.permutations)
+    summary = report(predictions, failed=failed + unread, seed=settings.seed)
+    summary["setup"] = {
+        "data": data,
+        "model": backend.model_name,
+        "mode": settings.mode,
+        "principle": principle.name if principle else "per item",
+        "seed": settings.seed,
+        "limit": limit,
+        "swap": swap,
+        "permutations": settings.permutations,
+        "demo_model": is_demo,
+    }
+    if contrast is not None:
+        again = [_with_principle(p.labelled, contrast) for p in predictions]
+        flipped, _ = run(again, 1)
+        summary["contrast"] = {
+            "a": summary["setup"]["principle"],
+            "b": contrast.name,
+            **flip_report(predictions, flipped),
+        }
+    return summary, predictions
+
+
+def _with_principle(labelled: LabelledItem, principle: Principle) -> LabelledItem:
+    """The labelled item to be judged under `principle`."""
+    return dataclasses.replace(
+        labelled, item=dataclasses.replace(labelled.item, principle=principle)
+    )
+
+
 def item_record(prediction: Prediction) -> dict[str, Any]:
     """One line of the per-item predictions file, for error analysis."""
     labelled = prediction.labelled

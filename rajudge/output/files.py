@@ -1,18 +1,19 @@
-"""Result files: JSON Lines written as items finish, a JSON array written at the end, and the
-records an earlier run left in one (for --resume).
+"""Where a run's results go: the output format, the one writer factory, the records an
+earlier run left in a file (for --resume).
 
 `--format jsonl` writes one record per line as each item finishes; `--format json` writes one
-array of records when the run ends.
+array of records when the run ends; `--format table` prints Rich tables (rajudge.output.render).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import orjson
 
@@ -20,6 +21,12 @@ from rajudge.errors import UsageError
 from rajudge.output.schema import result_record
 from rajudge.records import ItemResult
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+FORMATS = ("table", "jsonl", "json")
+NO_OUTPUT = "none"  # a run whose caller keeps the results itself (on_result): nothing written
+TABLE_WIDTH = 100  # columns of a table written to a file, whatever the terminal's width
 _RECORD_START = b'{"schema":'  # how every JSONL line rajudge writes begins
 
 
@@ -104,18 +111,60 @@ def read_earlier(path: Path, fmt: str) -> Earlier:
     return Earlier(records=records)
 
 
-def open_result_file(
-    path: Path, fmt: str, stack: ExitStack, earlier: Earlier | None, kept: Sequence[dict[str, Any]]
+def output_format(fmt: str | None, output: Path | None, *, terminal: bool) -> str:
+    """The format a run writes: `fmt` when given (refused here when unknown, before any model
+    is loaded), else JSON for an output named *.json, JSON Lines for another file, a table on
+    a `terminal`, JSON Lines in a pipeline."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return fmt
+    if output is not None:
+        return "json" if output.suffix == ".json" else "jsonl"
+    return "table" if terminal else "jsonl"
+
+
+def open_writer(
+    fmt: str,
+    output: Path | None,
+    stack: ExitStack,
+    *,
+    earlier: Earlier | None = None,
+    kept: Sequence[dict[str, Any]] = (),
+    console: Console | None = None,
 ) -> ResultWriter:
-    """The writer of a result file of `fmt` ("jsonl" or "json"), open until `stack` closes.
+    """The writer of `fmt` into the file `output` (None: stdout, a table on `console`), open
+    until `stack` closes.
 
     JSONL lines go out as items finish (after the `kept` records of a resumed `earlier` file);
-    a JSON array replaces the file in one step when `stack` closes.
+    a JSON array is written when `stack` closes, replacing a file in one step.
     """
+    if fmt == NO_OUTPUT:
+        return _NoOutput()
+    if fmt == "table":
+        from rajudge.output.render import TableWriter, plain_console  # Rich: for tables only
+
+        if output is not None:
+            text = stack.enter_context(output.open("w", encoding="utf-8"))
+            console = plain_console(file=text, width=TABLE_WIDTH, color_system=None)
+        return TableWriter(console or plain_console())
+    if output is None:
+        stream = sys.stdout.buffer
+        return JsonWriter(stream) if fmt == "json" else JsonlWriter(stream)
     if fmt == "json":
-        return JsonWriter(stack.enter_context(atomic_replace(path)), kept)
-    stream = path.open("wb") if earlier is None else reopen_jsonl(path, earlier, kept)
-    return JsonlWriter(stack.enter_context(stream))
+        return JsonWriter(stack.enter_context(atomic_replace(output)), kept)
+    jsonl = output.open("wb") if earlier is None else reopen_jsonl(output, earlier, kept)
+    return JsonlWriter(stack.enter_context(jsonl))
+
+
+class _NoOutput:
+    """The writer of a run whose results only go to its caller."""
+
+    def write(self, result: ItemResult) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def reopen_jsonl(path: Path, earlier: Earlier, kept: Sequence[dict[str, Any]]) -> BinaryIO:

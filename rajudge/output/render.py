@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from rajudge.errors import UsageError
-from rajudge.output.files import JsonlWriter, JsonWriter, ResultWriter
 from rajudge.records import ItemResult, Judgment, Principle, ResponseScore
 
-FORMATS = ("table", "jsonl", "json")
 HEADING_EXCERPT = 70  # characters of the prompt shown above an item's table
 NAME_WIDTH = 32  # longer response names are ellipsised in the table
 
@@ -32,15 +29,9 @@ class TableWriter:
         """Nothing is buffered."""
 
 
-def make_writer(fmt: str, stream: BinaryIO, console: Console) -> ResultWriter:
-    """The writer for an output format name (one of `FORMATS`)."""
-    if fmt == "table":
-        return TableWriter(console)
-    if fmt == "jsonl":
-        return JsonlWriter(stream)
-    if fmt == "json":
-        return JsonWriter(stream)
-    raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+def plain_console(**options: Any) -> Console:
+    """A Rich console that prints text as it is: no markup, emoji codes or highlighting."""
+    return Console(markup=False, emoji=False, highlight=False, **options)
 
 
 def render_result(result: ItemResult) -> RenderableType:
