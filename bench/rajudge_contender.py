@@ -12,7 +12,7 @@ from bench.jobs import Json
 def run(job: Json, workload: Json) -> Json:
     from rajudge.engine.llama import LlamaBackend
     from rajudge.records import ItemResult
-    from rajudge.run import judge_items
+    from rajudge.run.schedule import judge_items
     from rajudge.settings import EngineSettings
 
     budget = workload["reasoning_budget"]

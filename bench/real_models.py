@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rajudge.cache import cache_dir
 from rajudge.config import load_config
 from rajudge.models.catalog import models_dir
+from rajudge.run.cache import cache_dir
 
 _CHUNK = 1 << 20
 

@@ -17,7 +17,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what the names below are, for type checkers and editors
-    from rajudge.batch import Tally
     from rajudge.engine.base import Backend, Job
     from rajudge.engine.load import DemoModelWarning
     from rajudge.errors import (
@@ -36,6 +35,7 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and editors
     from rajudge.output.schema import SCHEMA_VERSION, result_record
     from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
     from rajudge.reward import reward_function
+    from rajudge.run.core import Tally
     from rajudge.settings import EngineSettings
 
 # Each public name, and the module that holds it.
@@ -59,7 +59,7 @@ _HOMES = {
     "ResponseScore": "rajudge.records",
     "SCHEMA_VERSION": "rajudge.output.schema",
     "ServerItemError": "rajudge.errors",
-    "Tally": "rajudge.batch",
+    "Tally": "rajudge.run.core",
     "Timings": "rajudge.records",
     "UsageError": "rajudge.errors",
     "library": "rajudge.judging.principles",

@@ -26,7 +26,6 @@ from typing import Any
 
 import orjson
 
-from rajudge.batch import Tally, score_file
 from rajudge.config import load_config
 from rajudge.engine.base import Backend, Job
 from rajudge.engine.load import open_backend
@@ -34,7 +33,8 @@ from rajudge.errors import InputError, UsageError
 from rajudge.judging.principles import resolve
 from rajudge.read import parse_lines
 from rajudge.records import Item, ItemResult, Judgment, Principle
-from rajudge.run import judge_items
+from rajudge.run.core import Tally, score_file
+from rajudge.run.schedule import judge_items
 from rajudge.settings import EngineSettings, engine_settings
 
 PrincipleSpec = str | Principle | Sequence[str | Principle]

@@ -89,7 +89,7 @@ class ItemResult:
 
     item: Item
     judgments: tuple[Judgment, ...]
-    key: str = ""  # item + principles + settings, which --resume matches on (rajudge.run)
+    key: str = ""  # item + principles + settings, which --resume matches on (rajudge.run.schedule)
     composite: dict[str, float] = field(init=False)
 
     def __post_init__(self) -> None:

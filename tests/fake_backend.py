@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rajudge.batch import score_file
 from rajudge.engine.base import Job
 from rajudge.errors import ContextOverflowError, InputError
 from rajudge.judging.principles import resolve
@@ -24,6 +23,7 @@ from rajudge.judging.protocol import masked_order
 from rajudge.judging.scoring import rank
 from rajudge.read import read_items
 from rajudge.records import Item, Judgment, Principle, Timings
+from rajudge.run.core import score_file
 from rajudge.settings import EngineSettings
 
 

@@ -9,7 +9,7 @@ from urllib.error import HTTPError
 from urllib.parse import urlsplit
 from urllib.request import Request, urlopen
 
-from rajudge.serve import RewardServer
+from rajudge.serve.server import RewardServer
 
 CORRECT = "Prefer the response that answers correctly."
 PROMPT = "What is 2 + 2?"

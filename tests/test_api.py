@@ -39,10 +39,10 @@ def test_public_names_are_pinned() -> None:
 
 
 def test_the_names_are_the_modules_own() -> None:
-    from rajudge.batch import Tally
     from rajudge.engine.base import Backend, Job
     from rajudge.errors import BackendError, ServerItemError
     from rajudge.judge import Judge
+    from rajudge.run.core import Tally
 
     assert (rajudge.Tally, rajudge.Backend, rajudge.Job) == (Tally, Backend, Job)
     assert (rajudge.BackendError, rajudge.ServerItemError) == (BackendError, ServerItemError)

@@ -1,4 +1,4 @@
-"""A scoring run into a file (rajudge.batch): resume and Ctrl-C, for the CLI and the Python API.
+"""A scoring run into a file (rajudge.run.core): resume and Ctrl-C, for the CLI and the Python API.
 
 On the deterministic fake backend: what is kept, redone and written whole does not depend on
 the engine. The CLI's own handling (exit 130, the command that continues) is in
@@ -18,10 +18,10 @@ import pytest
 from fake_backend import FakeBackend
 
 from rajudge import Judge
-from rajudge.batch import Tally, interrupts_held, score_file
 from rajudge.engine.base import Job
 from rajudge.errors import InputError
 from rajudge.records import Item, Principle
+from rajudge.run.core import Tally, interrupts_held, score_file
 from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")

@@ -18,7 +18,11 @@ import pytest
 from fake_backend import FakeBackend
 from rich.console import Console
 
-from rajudge.cache import (
+from rajudge.engine.base import judge_one
+from rajudge.judging.protocol import masked_order
+from rajudge.output.render import render_result
+from rajudge.records import Item, ItemResult, Judgment, Principle
+from rajudge.run.cache import (
     CACHE_FILE,
     Fingerprint,
     ResultCache,
@@ -26,10 +30,6 @@ from rajudge.cache import (
     judgment_key,
     model_identity,
 )
-from rajudge.engine.base import judge_one
-from rajudge.judging.protocol import masked_order
-from rajudge.output.render import render_result
-from rajudge.records import Item, ItemResult, Judgment, Principle
 from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
@@ -55,7 +55,7 @@ def cached_judgment(
     principle: Principle,
 ) -> Judgment:
     """The judgment a run would get: the cache's when it was made before, else made and stored
-    (what rajudge.run does for each job)."""
+    (what rajudge.run.schedule does for each job)."""
     found = cache.find(fingerprint, item, principle, model=backend.model_name)
     if found is not None:
         return found

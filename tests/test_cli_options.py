@@ -16,7 +16,7 @@ from rajudge.cli.options import BackendChoice, EngineFlags, ModelOption
 from rajudge.cli.serve import ServeFlags
 from rajudge.config import load_config
 from rajudge.errors import UsageError
-from rajudge.serve_limits import ServeLimits
+from rajudge.serve.limits import ServeLimits
 from rajudge.settings import EngineSettings
 
 

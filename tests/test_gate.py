@@ -13,7 +13,7 @@ from judged_records import record
 
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD
 from rajudge.errors import UsageError
-from rajudge.gate import ScoreGate
+from rajudge.output.gate import ScoreGate
 
 ITEMS = [
     {"id": "sum", "prompt": "2 + 2?", "responses": {"right": "4", "wrong": "22"}},

@@ -35,8 +35,8 @@ from rajudge.errors import BackendError, ServerItemError
 from rajudge.judging.principles import resolve
 from rajudge.judging.protocol import masked_order
 from rajudge.records import Item, Judgment, Principle
-from rajudge.run import judge_items
-from rajudge.serve import make_server
+from rajudge.run.schedule import judge_items
+from rajudge.serve.server import make_server
 from rajudge.settings import EngineSettings, default_threads
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")

@@ -11,8 +11,8 @@ import pytest
 from judged_records import record
 
 from rajudge.errors import InputError, UsageError
-from rajudge.judged import judged_item, response_scores
-from rajudge.pairs import Pairing, prompt_messages
+from rajudge.output.judged import judged_item, response_scores
+from rajudge.output.pairs import Pairing, prompt_messages
 from rajudge.read import parse_lines
 
 ONE = record("one", {"a": 4.5, "b": 4.2, "c": 1.5})

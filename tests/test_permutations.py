@@ -16,7 +16,7 @@ from rajudge.judging.protocol import masked_order, presentation_orders
 from rajudge.judging.scoring import combine
 from rajudge.output.schema import result_record
 from rajudge.records import Item, ItemResult, Judgment, Principle, ResponseScore, Timings
-from rajudge.run import judge_items
+from rajudge.run.schedule import judge_items
 from rajudge.settings import EngineSettings
 
 CORRECT = Principle(name="correct", text="Prefer the factually correct answer.", source="inline")

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from rajudge.cache import Fingerprint
 from rajudge.errors import UsageError
 from rajudge.output.files import Earlier, read_earlier, reopen_jsonl
 from rajudge.records import Item, Principle
-from rajudge.run import result_key, resume
+from rajudge.run.cache import Fingerprint
+from rajudge.run.schedule import result_key, resume
 from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")
@@ -255,7 +255,7 @@ def test_output_file_mistakes_are_usage_errors(
 
 
 def fake_run(source: Path, out: Path, *flags: str) -> list[str]:
-    """The same scoring path as `rajudge score -o` (rajudge.batch), on the fake backend."""
+    """The same scoring path as `rajudge score -o` (rajudge.run.core), on the fake backend."""
     return [sys.executable, str(FAKE_RUN), str(source), str(out), *flags]
 
 

@@ -1,8 +1,8 @@
 """A run above the engine: scheduling, input order, per-item failures and the result cache.
 
-On the deterministic fake backend (tests/fake_backend.py): these are properties of rajudge.run
-whatever the engine; the engine's own batching identity is tested on the real model
-(test_batching.py).
+On the deterministic fake backend (tests/fake_backend.py): these are properties of
+rajudge.run.schedule whatever the engine; the engine's own batching identity is tested on the
+real model (test_batching.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fake_backend import FakeBackend
 
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.errors import ContextOverflowError, InputError
 from rajudge.records import Item, ItemResult, Principle
-from rajudge.run import judge_items
+from rajudge.run.cache import Fingerprint, ResultCache
+from rajudge.run.schedule import judge_items
 from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")

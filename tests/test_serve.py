@@ -21,7 +21,7 @@ from serve_client import CLIENT_HEADERS, CORRECT, PROMPT, REQUEST, call, raw
 
 from rajudge import DemoModelWarning, Judge
 from rajudge.records import Principle
-from rajudge.serve import RewardServer, make_server
+from rajudge.serve.server import RewardServer, make_server
 
 
 @pytest.fixture(scope="module")

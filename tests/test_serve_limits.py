@@ -20,8 +20,8 @@ from serve_client import REQUEST, call, connect, raw, read_reply
 
 from rajudge import Judge
 from rajudge.engine.llama import LlamaBackend
-from rajudge.serve import RewardServer, make_server, open_to_all
-from rajudge.serve_limits import ServeLimits, Turns
+from rajudge.serve.limits import ServeLimits, Turns
+from rajudge.serve.server import RewardServer, make_server, open_to_all
 
 KEY = "s3cret-Key-for-tests"
 SINGLE = "/api/rewardanything"

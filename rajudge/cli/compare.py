@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import print_error, stderr, stdout
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
@@ -23,9 +22,10 @@ from rajudge.compare.summary import summarize, summary_record
 from rajudge.compare.systems import OnMissing, Systems, read_systems
 from rajudge.config import load_config
 from rajudge.errors import UsageError
-from rajudge.gate import worse_than_baseline
 from rajudge.judging.principles import resolve
+from rajudge.output.gate import worse_than_baseline
 from rajudge.output.leaderboard import render_leaderboard, summary_line
+from rajudge.run.cache import Fingerprint, ResultCache
 
 InputsArgument = Annotated[
     list[str] | None,

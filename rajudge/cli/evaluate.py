@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import print_error, print_table, stderr, stdout
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
@@ -36,6 +35,7 @@ from rajudge.evaluation.evaluate import (
 from rajudge.evaluation.plot import Bar, accuracy_chart
 from rajudge.judging.principles import resolve
 from rajudge.records import Principle
+from rajudge.run.cache import Fingerprint, ResultCache
 
 DEMO_NUMBERS = "demo model: a 135M pipeline model, not a real judge; these numbers say nothing \
 about RewardAnything-8B"

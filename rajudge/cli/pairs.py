@@ -12,8 +12,8 @@ import typer
 from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import InputError, UsageError
-from rajudge.judged import JudgedItem, judged_item
-from rajudge.pairs import DEFAULT_MIN_MARGIN, Pairing
+from rajudge.output.judged import JudgedItem, judged_item
+from rajudge.output.pairs import DEFAULT_MIN_MARGIN, Pairing
 from rajudge.read import input_lines, json_objects
 
 

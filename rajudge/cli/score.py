@@ -13,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from rajudge.batch import Tally, score_file
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.cli.console import print_error, stderr, stdout
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
@@ -28,13 +26,15 @@ from rajudge.cli.options import (
 from rajudge.cli.progress import item_progress
 from rajudge.config import load_config
 from rajudge.errors import UsageError
-from rajudge.gate import ScoreGate
 from rajudge.judging.principles import resolve
 from rajudge.output.files import Earlier, output_format, read_earlier
+from rajudge.output.gate import ScoreGate
 from rajudge.output.schema import result_record
 from rajudge.read import ReadResult, read_items
 from rajudge.records import Item, ItemResult
-from rajudge.run import Resumption
+from rajudge.run.cache import Fingerprint, ResultCache
+from rajudge.run.core import Tally, score_file
+from rajudge.run.schedule import Resumption
 
 FileArgument = Annotated[
     str | None, typer.Argument(help="JSONL file of candidates, or - for stdin.")

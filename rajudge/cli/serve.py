@@ -15,8 +15,7 @@ from rajudge.config import Config, load_config
 from rajudge.engine.load import open_backend
 from rajudge.errors import UsageError
 from rajudge.judge import Judge
-from rajudge.serve import make_server, open_to_all
-from rajudge.serve_limits import (
+from rajudge.serve.limits import (
     MAX_BATCH,
     MAX_BODY_MB,
     MAX_CONNECTIONS,
@@ -24,6 +23,7 @@ from rajudge.serve_limits import (
     READ_TIMEOUT,
     ServeLimits,
 )
+from rajudge.serve.server import make_server, open_to_all
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """A comparison judged through the run core, and read back from its records.
 
 Each prompt is one item whose responses are the systems' answers, judged listwise under each
-principle in `settings.permutations` presentation orders (rajudge.run), so the result cache,
-`--resume`, `--parallel` and every backend work as for `score`. What comes out are `score`
-records whose judgments keep each order's verdict; the statistics are always computed from such
-records, whether they were just judged or read from a file (`compare --from`).
+principle in `settings.permutations` presentation orders through the run core (rajudge.run), so
+the result cache, `--resume`, `--parallel` and every backend work as for `score`. What comes
+out are `score` records whose judgments keep each order's verdict; the statistics are always
+computed from such records, whether they were just judged or read from a file (`compare
+--from`).
 """
 
 from __future__ import annotations
@@ -14,17 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rajudge.batch import Tally, score_file
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.compare.outcomes import PromptVerdicts
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
-from rajudge.judged import prompt_verdicts
 from rajudge.output.files import NO_OUTPUT
+from rajudge.output.judged import prompt_verdicts
 from rajudge.output.schema import result_record
 from rajudge.read import input_lines, json_objects
 from rajudge.records import Item, ItemResult, Principle
-from rajudge.run import Resumption
+from rajudge.run.cache import Fingerprint, ResultCache
+from rajudge.run.core import Tally, score_file
+from rajudge.run.schedule import Resumption
 
 Record = dict[str, Any]
 

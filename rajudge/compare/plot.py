@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from rajudge import svg
+from rajudge.output import svg
 
 _LABEL_WIDTH = 190
 _PANEL_WIDTH = 300

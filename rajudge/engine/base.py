@@ -23,7 +23,7 @@ class Job:
 
 
 class Backend(Protocol):
-    """A loaded judge model: everything a run asks of one (rajudge.run).
+    """A loaded judge model: everything a run asks of one (rajudge.run.schedule).
 
     Item problems are InputError subclasses, returned per job by `judge_jobs`; anything else
     (a broken model, a server gone) is raised and ends the run. A backend is a context
@@ -67,7 +67,7 @@ def judge_one(
     backend: Backend, item: Item, principle: Principle, order: Sequence[str] | None = None
 ) -> Judgment:
     """One job judged on its own, its InputError raised: for harnesses that study one judgment
-    (runs go through rajudge.run, which batches)."""
+    (runs go through rajudge.run.schedule, which batches)."""
     (outcome,) = backend.judge_jobs([Job(item, principle, tuple(order) if order else None)])
     if isinstance(outcome, InputError):
         raise outcome

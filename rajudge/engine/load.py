@@ -11,12 +11,12 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
-from rajudge.cache import model_identity
 from rajudge.engine.base import Backend
 from rajudge.engine.http import OpenAIBackend
 from rajudge.engine.http_client import ServerSettings
 from rajudge.engine.llama import LlamaBackend
 from rajudge.models.catalog import resolve_model
+from rajudge.run.cache import model_identity
 from rajudge.settings import EngineSettings
 
 if TYPE_CHECKING:

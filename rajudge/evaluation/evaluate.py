@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError, UsageError
 from rajudge.evaluation import metrics
@@ -26,7 +25,8 @@ from rajudge.judging import protocol
 from rajudge.judging.scoring import combine
 from rajudge.read import parse_lines
 from rajudge.records import Item, Judgment, Principle
-from rajudge.run import judge_groups
+from rajudge.run.cache import Fingerprint, ResultCache
+from rajudge.run.schedule import judge_groups
 
 
 @dataclass(frozen=True)

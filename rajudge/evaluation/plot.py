@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rajudge import svg
+from rajudge.output import svg
 
 _ROW = 28
 _LABEL_WIDTH = 220

@@ -1,4 +1,4 @@
-"""A batch run: every item under every principle, results in input order, failures per item.
+"""The scheduler: every item under every principle, results in input order, failures per item.
 
 Judgments are scheduled so that those sharing a prefix (principle, prompt) run together, up to
 the backend's `batch_size` at once (`parallel` in llama.cpp, `concurrency` requests to a
@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass, replace
 from itertools import islice
 from typing import Any, TypeVar
 
-from rajudge.cache import Fingerprint, ResultCache, digest
 from rajudge.engine.base import Backend, Job
 from rajudge.errors import InputError
 from rajudge.judging.protocol import presentation_orders
 from rajudge.judging.scoring import combine
 from rajudge.output.schema import SCHEMA_VERSION
 from rajudge.records import Item, ItemResult, Judgment, Principle
+from rajudge.run.cache import Fingerprint, ResultCache, digest
 from rajudge.settings import EngineSettings
 
 _KEY_LENGTH = 16  # hex digits of a record key: 64 bits, collision-free for any real file

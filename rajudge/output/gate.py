@@ -3,7 +3,7 @@ system worse than the baseline with confidence (`compare --fail-if-worse`)?
 
 The score gate counts every judged response once, in records made by this run and records kept
 from an earlier one (`--resume`) alike, reading each response's score as `pairs` does
-(rajudge.judged): the composite where several principles judged the item, else the expected
+(rajudge.output.judged): the composite where several principles judged the item, else the expected
 score.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rajudge.errors import UsageError
-from rajudge.judged import response_scores
+from rajudge.output.judged import response_scores
 
 
 @dataclass

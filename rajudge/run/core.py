@@ -18,12 +18,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from rajudge.cache import Fingerprint, ResultCache
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
 from rajudge.output.files import Earlier, ResultWriter, open_writer, output_format, read_earlier
 from rajudge.records import Item, ItemResult, Principle
-from rajudge.run import Resumption, judge_items, resume
+from rajudge.run.cache import Fingerprint, ResultCache
+from rajudge.run.schedule import Resumption, judge_items, resume
 
 if TYPE_CHECKING:
     from rich.console import Console

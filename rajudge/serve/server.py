@@ -17,7 +17,7 @@ the judge was trained with). A batch is checked whole before anything is judged 
 bad request); an item that fails while judging (too long for the context) gets {"error"} in its
 place. Every error is a JSON {"error"} with a 4xx/5xx status, never a traceback.
 
-Open to a network, the server stays bounded (limits in rajudge.serve_limits): with an API key
+Open to a network, the server stays bounded (limits in rajudge.serve.limits): with an API key
 every route but /health needs `Authorization: Bearer KEY` (401 otherwise); a body over the
 limit is 413 unread (then what the client still sends of it is read and dropped, up to a
 bound, so that it hears the 413 and not a reset), a batch over its maximum 413, an item
@@ -45,8 +45,8 @@ import orjson
 from rajudge.errors import InputError, RajudgeError
 from rajudge.judge import Judge
 from rajudge.records import Item, ItemResult
-from rajudge.serve_api import reply_to, request_item
-from rajudge.serve_limits import DeadlineReader, ReadTimeout, ServeLimits, Turns
+from rajudge.serve.api import reply_to, request_item
+from rajudge.serve.limits import DeadlineReader, ReadTimeout, ServeLimits, Turns
 
 SINGLE = "/api/rewardanything"
 BATCH = "/api/rewardanything_batch"

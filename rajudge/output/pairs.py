@@ -1,11 +1,11 @@
 """Preference pairs from judged items, in the shape TRL's DPOTrainer and RewardTrainer read.
 
 Each pair row holds the item's `prompt`, the `chosen` and `rejected` response texts, their
-scores (`score_chosen`, `score_rejected`: rajudge.judged's score), their `margin` (RewardTrainer
-reads a `margin` column), the item `id` and the two response names. By default an item gives
-its best response against its worst; with `every`, each response against every one scored
-lower. A pair whose margin is below `min_margin` (above 0: a tie is no preference) is left out
-and counted: a judge's near-tie is a weak preference to train on.
+scores (`score_chosen`, `score_rejected`: rajudge.output.judged's score), their `margin`
+(RewardTrainer reads a `margin` column), the item `id` and the two response names. By default
+an item gives its best response against its worst; with `every`, each response against every
+one scored lower. A pair whose margin is below `min_margin` (above 0: a tie is no preference) is
+left out and counted: a judge's near-tie is a weak preference to train on.
 
 With `conversational`, rows take TRL's conversational shape: `prompt` is a list of chat
 messages and `chosen` and `rejected` are each one assistant message, so that the trainer
@@ -21,7 +21,7 @@ from itertools import combinations
 from typing import Any
 
 from rajudge.errors import UsageError
-from rajudge.judged import JudgedItem
+from rajudge.output.judged import JudgedItem
 
 DEFAULT_MIN_MARGIN = 0.5
 # The roles whose "{role}: " opens a message in a rendered conversation (rajudge.read._prompt).
