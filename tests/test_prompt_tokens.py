@@ -25,7 +25,7 @@ def _texts() -> dict[str, str]:
     readme = (REPO / "README.md").read_text()[:40_000]
     return {
         "prose as JSON": json.dumps({"prompt": readme}, ensure_ascii=False),
-        "code": (REPO / "rajudge" / "serve.py").read_text()[:30_000],
+        "code": (REPO / "rajudge" / "serve" / "server.py").read_text()[:30_000],
         "one long word": "a" * 40_000,
         "space runs": "".join("word" + " " * rng.randint(1, 40) for _ in range(1500)),
         "CJK": "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(15_000)),
