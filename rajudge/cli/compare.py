@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
-from rajudge.cli.console import print_error, stderr, stdout
+from rajudge.cli.console import print_error, print_table, stderr
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD, EXIT_INTERRUPTED, EXIT_ITEMS_FAILED
 from rajudge.cli.flag_groups import with_flag_groups
 from rajudge.cli.options import BackendChoice, EngineFlags, ModelOption, NoCacheOption, open_chosen
@@ -161,7 +161,7 @@ def compare(
     if fmt == "json":
         sys.stdout.buffer.write(orjson.dumps(record, option=orjson.OPT_INDENT_2) + b"\n")
     else:
-        stdout.print(render_leaderboard(record))
+        print_table(render_leaderboard(record))
     stderr.print(summary_line(record) + tally_line, style="dim", markup=False, highlight=False)
     _exit(record, failed, fail_if_worse, fail_if_worse_lc)
 

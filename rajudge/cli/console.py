@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import typer
+from rich.console import RenderableType
 from rich.measure import Measurement
-from rich.table import Table
 
 from rajudge.output.render import plain_console
 
@@ -22,8 +22,8 @@ stdout = plain_console()
 stderr = plain_console(stderr=True, soft_wrap=True)  # one line stays one line in logs
 
 
-def print_table(table: Table) -> None:
-    """A table on stdout: within a terminal's width, else (a pipe, a file) as wide as it needs,
+def print_table(table: RenderableType) -> None:
+    """Tables on stdout: within a terminal's width, else (a pipe, a file) as wide as they need,
     so that no cell is folded onto a second line."""
     if stdout.is_terminal:
         stdout.print(table)
