@@ -22,6 +22,7 @@ from rajudge.engine.base import Backend, Job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import FreeText, generate
 from rajudge.engine.load_log import load_failure, load_log
+from rajudge.engine.prefix_state import PrefixStates, debug
 from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
 from rajudge.errors import (
@@ -31,15 +32,38 @@ from rajudge.errors import (
     ModelError,
     UsageError,
 )
-from rajudge.judging.protocol import judge_messages, masked_order
+from rajudge.judging.protocol import judge_messages, masked_order, user_message_start
 from rajudge.judging.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
 from rajudge.models.gguf import read_metadata
 from rajudge.records import Item, Judgment, Principle, Timings
+from rajudge.run.cache import digest, model_identity
 from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, default_threads
 
 _RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
+_STATE_KEY_FORMAT = 1  # bump when what a saved prefix state means changes
+# Context settings that can change the numbers a prefix leaves in the KV cache (with the model
+# file, the llama.cpp build, the context size and the GPU layers: _state_key)
+_KV_PARAMS = (
+    "n_batch",
+    "n_ubatch",
+    "type_k",
+    "type_v",
+    "flash_attn_type",
+    "offload_kqv",
+    "op_offload",
+    "swa_full",
+    "attention_type",
+    "rope_scaling_type",
+    "rope_freq_base",
+    "rope_freq_scale",
+    "yarn_ext_factor",
+    "yarn_attn_factor",
+    "yarn_beta_fast",
+    "yarn_beta_slow",
+    "yarn_orig_ctx",
+)
 
 
 @dataclass
@@ -52,6 +76,7 @@ class _Work:
     skeleton: ScoreSkeleton
     cells: int  # KV cells it needs beyond the shared prefix, answer and free text included
     rng: np.random.Generator
+    stages: tuple[int, ...]  # lengths of the prompt's prefixes that every item shares (_stages)
     seq: int = 0
     rationale: str = ""
     generated: int = 0
@@ -59,9 +84,20 @@ class _Work:
 
 
 class LlamaBackend(Backend):
-    """Judges items with a GGUF model loaded in this process."""
+    """Judges items with a GGUF model loaded in this process.
 
-    def __init__(self, path: Path, settings: EngineSettings, *, name: str | None = None) -> None:
+    With `states`, the engine state after each shared prefix (template and instructions; those
+    and the principle) is restored from there instead of computed, and saved when computed.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        settings: EngineSettings,
+        *,
+        name: str | None = None,
+        states: PrefixStates | None = None,
+    ) -> None:
         import llama_cpp  # deferred: loading the native library is slow
 
         check_settings(settings)
@@ -105,6 +141,10 @@ class LlamaBackend(Backend):
                 self._llm.close()
             raise ModelError(load_failure(path, errors)) from exc
         self._skeletons: dict[tuple[int, str], ScoreSkeleton] = {}
+        self._starts: dict[tuple[str, bool], list[int]] = {}
+        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
+        self.states = None if recurrent else states  # a recurrent state is not a KV prefix
+        self._state_key = self._key_of_states(path) if self.states is not None else ""
         try:
             template = self._llm.metadata.get("tokenizer.chat_template")
             if not template:
@@ -169,7 +209,28 @@ class LlamaBackend(Backend):
         if needed > self.n_ctx:
             raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
         rng = np.random.default_rng([settings.seed, zlib.crc32(item.id.encode())])
-        return _Work(job, order, prompt, skeleton, needed, rng)
+        stages = self._stages(prompt, system, job.principle.text)
+        return _Work(job, order, prompt, skeleton, needed, rng, stages)
+
+    def _stages(self, prompt: list[int], system: str, principle: str) -> tuple[int, ...]:
+        """Where the prefixes that items share end in `prompt`: after the template and the
+        instructions (every item), and after the principle (every item under it).
+
+        The trunk computes them one after the other, each from the one before, so the engine
+        state after each one is the same whatever came before it, and can be saved and restored.
+        """
+        thinking = self.settings.mode == "reasoning"
+        stages: list[int] = []
+        for user_start in ("", user_message_start(principle)):
+            key = (user_start, thinking)
+            if key not in self._starts:
+                self._starts[key] = self._tokens.start(system, user_start, thinking=thinking)
+            start = self._starts[key]
+            if len(start) > len(prompt) - 2 or common_length(start, prompt) < len(start):
+                break
+            if len(start) > (stages[-1] if stages else 0) + 1:  # never a lone token's pass
+                stages.append(len(start))
+        return tuple(stages)
 
     @property
     def _explains(self) -> bool:
@@ -287,15 +348,80 @@ class LlamaBackend(Backend):
             seqs.reset()  # a recurrent state cannot be cut back to a shared prefix
         if len(works) == 1:
             works[0].seq = 0  # the trunk
+            kept = self._fill_trunk(works[0].prompt, works[0].stages)
             reuse, last = seqs.judge_in_trunk(tokens[0])
-            return [min(reuse, len(works[0].prompt))], {0: last}
+            return [min(reuse if kept is None else kept, len(works[0].prompt))], {0: last}
         shared = _shared_prefix([w.prompt for w in works])
+        kept = self._fill_trunk(works[0].prompt[:shared], works[0].stages)
         reused = seqs.set_trunk(works[0].prompt[:shared])
+        reused = reused if kept is None else kept
         starts = seqs.start([t[shared:] for t in tokens])
         for seq, work in enumerate(works, 1):
             work.seq = seq
         logits = {w.seq: first for w, first in zip(works, starts, strict=True)}
         return [reused, *[shared] * (len(works) - 1)], logits
+
+    def _fill_trunk(self, tokens: Sequence[int], stages: Sequence[int]) -> int | None:
+        """Make the trunk hold the last of `stages` (prefix lengths of `tokens`): the longest
+        one it holds or can restore from the state store, then each later one computed from the
+        one before it (as a fresh process computes it) and saved.
+
+        Returns how many of `tokens` the trunk kept or restored when a stage was computed, else
+        None (all that the trunk holds of `tokens` came from earlier work).
+        """
+        seqs = self._seqs
+        stages = [stop for stop in stages if stop <= len(tokens)]
+        kept = common_length(seqs.tokens(0), tokens)
+        ready = 0  # stages the trunk holds
+        for index in range(len(stages), 0, -1):
+            if kept >= stages[index - 1] or self._restore(tokens[: stages[index - 1]]):
+                kept, ready = max(kept, stages[index - 1]), index
+                break
+        if ready == len(stages):
+            return None
+        before = stages[ready - 1] if ready else 0
+        kept = min(kept, before)
+        seqs.cut(0, kept)
+        for stop in stages[ready:]:
+            seqs.set_trunk(tokens[:stop])
+            self._save(tokens[:stop])
+        return kept
+
+    def _restore(self, prefix: Sequence[int]) -> bool:
+        """Put the saved state of `prefix` into the trunk, if there is one llama.cpp takes."""
+        if self.states is None:
+            return False
+        state = self.states.load(self._state_key, prefix)
+        if state is None:
+            return False
+        if self._seqs.restore_trunk(prefix, state):
+            return True
+        debug(f"llama.cpp refused the saved state of {len(prefix)} tokens; computing it")
+        return False
+
+    def _save(self, prefix: Sequence[int]) -> None:
+        """Keep the trunk's state, which holds just `prefix`, in the state store."""
+        if self.states is not None:
+            self.states.save(self._state_key, prefix, self._seqs.trunk_state())
+
+    def _key_of_states(self, path: Path) -> str:
+        """What a saved prefix state depends on besides its tokens: the model file, the
+        llama.cpp build (version and the CPU features and backends it was built with), the
+        context size, the GPU layers and the context settings that can change the numbers."""
+        llama_cpp = self._llama_cpp
+        params = self._llm.context_params  # as _sequences set them
+        return digest(
+            [
+                _STATE_KEY_FORMAT,
+                model_identity(path),
+                llama_cpp.__version__,
+                llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
+                bool(llama_cpp.llama_supports_gpu_offload()),
+                self.n_ctx,
+                self.settings.n_gpu_layers,
+                {name: getattr(params, name) for name in _KV_PARAMS if hasattr(params, name)},
+            ]
+        )
 
     def _check_room(self) -> None:
         """Fail before judging when the judge's instructions alone overflow the context."""

@@ -15,6 +15,7 @@ from rajudge.engine.base import Backend
 from rajudge.engine.http import OpenAIBackend
 from rajudge.engine.http_client import ServerSettings
 from rajudge.engine.llama import LlamaBackend
+from rajudge.engine.prefix_state import PrefixStates
 from rajudge.models.catalog import resolve_model
 from rajudge.run.cache import model_identity
 from rajudge.settings import EngineSettings
@@ -50,10 +51,13 @@ def open_backend(
     *,
     server: ServerSettings | None = None,
     on_demo: Callable[[str], None] = warn_demo,
+    prefix_states: bool = True,
 ) -> OpenedBackend:
     """The judge model `model` names under `settings`: on `server` when given, else in-process.
 
-    `on_demo` is given DEMO_NOTICE when the model is the demo model.
+    `on_demo` is given DEMO_NOTICE when the model is the demo model. The in-process engine
+    restores and saves shared prefixes' states in the state store unless `prefix_states` is
+    False (--no-cache).
     """
     backend: Backend
     if server is not None:
@@ -62,5 +66,6 @@ def open_backend(
     ref = resolve_model(model, config)
     if ref.is_demo:
         on_demo(DEMO_NOTICE)
-    backend = LlamaBackend(ref.path, settings, name=ref.name)
+    states = PrefixStates.open() if prefix_states else None
+    backend = LlamaBackend(ref.path, settings, name=ref.name, states=states)
     return OpenedBackend(backend, model_identity(ref.path), ref.is_demo)

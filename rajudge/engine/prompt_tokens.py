@@ -57,6 +57,25 @@ class PromptTokenizer:
                 tokens += self.tokenize(segment.text, special=True)
             else:
                 tokens += self.untrusted(segment.text)
+        return self._with_bos(tokens)
+
+    def start(self, system: str, user_start: str, *, thinking: bool) -> list[int]:
+        """The tokens of every prompt whose user message begins with `user_start`: the template
+        and `system` before the user message, then `user_start` as untrusted text.
+
+        A prefix of prompt()'s tokens unless tokenizing the whole user message joins characters
+        across the end of `user_start`; callers check.
+        """
+        tokens: list[int] = []
+        for segment in self.template.render(system, "", thinking=thinking):
+            if not segment.trusted:
+                break
+            tokens += self.tokenize(segment.text, special=True)
+        if user_start:
+            tokens += self.untrusted(user_start)
+        return self._with_bos(tokens)
+
+    def _with_bos(self, tokens: list[int]) -> list[int]:
         bos = self._llm.token_bos()
         if self._llm._model.add_bos_token() and bos >= 0 and tokens[:1] != [bos]:
             tokens.insert(0, bos)

@@ -18,6 +18,7 @@ rounding level (bench/RESULTS.md measures how much).
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from types import ModuleType
@@ -102,6 +103,30 @@ class Sequences:
     def cut(self, seq: int, length: int) -> None:
         """Forget a sequence's tokens from position `length` on."""
         self._drop(seq, length)
+
+    def trunk_state(self) -> bytes:
+        """The trunk's state as llama.cpp writes it for one sequence: its KV cells only."""
+        size = self._llama_cpp.llama_state_seq_get_size(self._ctx, _TRUNK)
+        buffer = (ctypes.c_uint8 * size)()
+        written = self._llama_cpp.llama_state_seq_get_data(self._ctx, buffer, size, _TRUNK)
+        return ctypes.string_at(buffer, written)
+
+    def restore_trunk(self, tokens: Sequence[int], state: bytes) -> bool:
+        """Make the trunk hold `tokens` from `state` (trunk_state() of them), computing nothing.
+
+        False when llama.cpp refuses the state or it holds another number of tokens; the trunk
+        is empty then.
+        """
+        self._llama_cpp.llama_memory_seq_rm(self._memory, _TRUNK, 0, -1)
+        self._tokens[_TRUNK] = []
+        source = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        read = self._llama_cpp.llama_state_seq_set_data(self._ctx, source, len(state), _TRUNK)
+        last = self._llama_cpp.llama_memory_seq_pos_max(self._memory, _TRUNK)
+        if read != len(state) or last != len(tokens) - 1:
+            self._llama_cpp.llama_memory_seq_rm(self._memory, _TRUNK, 0, -1)
+            return False
+        self._tokens[_TRUNK] = list(tokens)
+        return True
 
     def reset(self) -> None:
         """Forget everything, trunk included (recurrent models cannot cut a sequence short)."""

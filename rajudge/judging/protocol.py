@@ -106,6 +106,12 @@ def user_message(principle: str, prompt: str, masked_responses: dict[str, str]) 
     )
 
 
+def user_message_start(principle: str) -> str:
+    """How every user message under `principle` starts: up to the prompt's key, no item text."""
+    start, key, _ = user_message(principle, "", {}).partition(', "prompt":')
+    return start + key
+
+
 def judge_messages(principle: str, item: Item, order: list[str]) -> list[dict[str, str]]:
     """System and user messages for judging `item`, responses presented in `order`."""
     masked = {masked_name(i): item.responses[name] for i, name in enumerate(order)}
