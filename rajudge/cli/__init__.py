@@ -8,7 +8,17 @@ import warnings
 
 import typer
 
-from rajudge.cli import compare, evaluate, models, pairs, principles, report, score, serve
+from rajudge.cli import (
+    cache,
+    compare,
+    evaluate,
+    models,
+    pairs,
+    principles,
+    report,
+    score,
+    serve,
+)
 from rajudge.cli.console import limit_errors, stderr
 from rajudge.cli.errors import exit_code
 from rajudge.errors import RajudgeError
@@ -29,6 +39,7 @@ app.add_typer(principles.app, name="principles")
 app.command()(serve.serve)
 app.command()(pairs.pairs)
 app.command()(report.report)
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:
