@@ -11,22 +11,22 @@ import pytest
 from judged_records import record
 
 from rajudge.errors import InputError, UsageError
-from rajudge.output.judged import judged_item, response_scores
 from rajudge.output.pairs import Pairing, prompt_messages
+from rajudge.output.parse import parse_record
 from rajudge.read import parse_lines
 
 ONE = record("one", {"a": 4.5, "b": 4.2, "c": 1.5})
 
 
 def test_a_score_is_the_expected_score_else_the_composite() -> None:
-    assert response_scores(ONE, "f:1") == {"a": 4.5, "b": 4.2, "c": 1.5}
+    assert parse_record(ONE, "f:1").scores == {"a": 4.5, "b": 4.2, "c": 1.5}
     several = record("two", {"a": 4.0, "b": 2.0}, {"a": 2.0, "b": 4.0})
-    assert response_scores(several, "f:1") == {"a": 2.5, "b": 3.5}  # weights 1 and 3
+    assert parse_record(several, "f:1").scores == {"a": 2.5, "b": 3.5}  # weights 1 and 3
 
 
 def test_best_against_worst_by_default() -> None:
     pairing = Pairing()
-    (row,) = pairing.rows(judged_item(ONE, "f:1"))
+    (row,) = pairing.rows(parse_record(ONE, "f:1"))
     assert row == {
         "id": "one",
         "prompt": "Capital of France?",
@@ -42,7 +42,7 @@ def test_best_against_worst_by_default() -> None:
 
 def test_all_gives_every_ordered_pair_above_the_margin() -> None:
     pairing = Pairing(every=True)
-    rows = pairing.rows(judged_item(ONE, "f:1"))
+    rows = pairing.rows(parse_record(ONE, "f:1"))
     assert [(r["chosen_name"], r["rejected_name"], r["margin"]) for r in rows] == [
         ("a", "c", 3.0),
         ("b", "c", 2.7),
@@ -53,8 +53,8 @@ def test_all_gives_every_ordered_pair_above_the_margin() -> None:
 
 def test_near_ties_and_single_responses_give_no_pair() -> None:
     pairing = Pairing(min_margin=1.0)
-    assert pairing.rows(judged_item(record("close", {"a": 3.0, "b": 2.5}), "f:1")) == []
-    assert pairing.rows(judged_item(record("alone", {"a": 3.0}), "f:2")) == []
+    assert pairing.rows(parse_record(record("close", {"a": 3.0, "b": 2.5}), "f:1")) == []
+    assert pairing.rows(parse_record(record("alone", {"a": 3.0}), "f:2")) == []
     assert (pairing.items, pairing.pairs, pairing.below_margin) == (2, 0, 1)
 
 
@@ -66,18 +66,18 @@ def test_a_margin_of_zero_or_less_is_refused(margin: float) -> None:
 
 OLD = {key: value for key, value in ONE.items() if key not in ("prompt", "responses")}
 BAD_RECORDS = [
-    (OLD, "the record has no 'prompt' and 'responses' texts (written by an older rajudge)"),
+    (OLD, "the record has no 'prompt' and 'responses' texts: it was written by an older rajudge"),
     ({"prompt": "p", "responses": {"a": "x"}}, "not a record of rajudge score"),
-    ({**ONE, "composite": None, "judgments": []}, "its first judgment has no responses"),
-    ({**ONE, "composite": {"a": "high"}}, "its scores are not numbers by response name"),
-    ({**ONE, "responses": {"a": "only one"}}, "its prompt or response texts are malformed"),
+    ({**ONE, "composite": None, "judgments": []}, "'judgments' must be a non-empty list"),
+    ({**ONE, "composite": {"a": "high"}}, "'composite' must be null or a number for each response"),
+    ({**ONE, "responses": {"a": "only one"}}, "'responses' must score exactly the record's"),
 ]
 
 
 @pytest.mark.parametrize(("bad", "message"), BAD_RECORDS)
 def test_a_bad_record_is_one_located_error(bad: dict, message: str) -> None:
     with pytest.raises(InputError) as caught:
-        judged_item(bad, "f:3")
+        parse_record(bad, "f:3").texts()  # the texts are what pairs need beyond the record
     assert caught.value.where == "f:3" and message in caught.value.message
 
 
@@ -189,7 +189,7 @@ def test_the_messages_are_read_back_from_the_prompt_the_judge_saw(
 
 
 def test_conversational_rows_take_trls_conversational_shape() -> None:
-    (row,) = Pairing(conversational=True).rows(judged_item(ONE, "f:1"))
+    (row,) = Pairing(conversational=True).rows(parse_record(ONE, "f:1"))
     assert row["prompt"] == [{"role": "user", "content": "Capital of France?"}]
     assert row["chosen"] == [{"role": "assistant", "content": "Paris."}]
     assert row["rejected"] == [{"role": "assistant", "content": "Lyon."}]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from judged_records import record as score_record
 
 from rajudge.errors import UsageError
 from rajudge.output.files import Earlier, read_earlier, reopen_jsonl
@@ -121,7 +122,10 @@ def lines(*records: dict) -> bytes:
     return b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records)
 
 
-A, B = ({"schema": 1, "id": "a", "key": "k1"}, {"schema": 1, "id": "b", "key": "k2"})
+A, B = (
+    {**score_record(name, {"a": 4.0, "b": 2.0}), "key": key}
+    for name, key in (("a", "k1"), ("b", "k2"))
+)
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import typer
 from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import InputError, UsageError
-from rajudge.output.judged import JudgedItem, judged_item
 from rajudge.output.pairs import DEFAULT_MIN_MARGIN, Pairing
+from rajudge.output.parse import Record, parse_record
 from rajudge.read import input_lines, json_objects
 
 
@@ -50,11 +50,13 @@ def pairs(
     failed = 0
     out = sys.stdout.buffer
     for judged in _judged(file):
-        if isinstance(judged, InputError):
-            failed += 1
-            print_error(judged)
-        else:
+        try:
+            if isinstance(judged, InputError):
+                raise judged
             out.write(b"".join(orjson.dumps(row) + b"\n" for row in pairing.rows(judged)))
+        except InputError as error:
+            failed += 1
+            print_error(error)
     out.flush()
     summary = pairing.summary() + (f"; {failed} record(s) failed" if failed else "")
     stderr.print(summary, style="dim", markup=False, highlight=False)
@@ -62,14 +64,14 @@ def pairs(
         raise typer.Exit(EXIT_ITEMS_FAILED)
 
 
-def _judged(file: str) -> Iterator[JudgedItem | InputError]:
-    """Each record's item, or the error that says why a line holds none."""
+def _judged(file: str) -> Iterator[Record | InputError]:
+    """Each line's record, or the error that says why a line holds none."""
     with input_lines(file) as (lines, source):
         for where, record in json_objects(lines, source):
             if isinstance(record, InputError):
                 yield record
                 continue
             try:
-                yield judged_item(record, where)
+                yield parse_record(record, where)
             except InputError as error:
                 yield error

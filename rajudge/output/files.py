@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import orjson
 
-from rajudge.errors import UsageError
+from rajudge.errors import InputError, UsageError
+from rajudge.output.parse import parse_record
 from rajudge.output.schema import result_record
 from rajudge.records import ItemResult
 
@@ -88,8 +89,8 @@ def read_earlier(path: Path, fmt: str) -> Earlier:
 
     A JSONL file's last line is torn when it has no newline or is not valid JSON, and the file
     is rajudge's (records before it, or the line starts like one): it is left out and redone.
-    Anything else that is not a record of rajudge score is a UsageError: --resume never
-    rewrites a file it did not write.
+    Anything else that is not a record of rajudge score (rajudge.output.parse) is a UsageError:
+    --resume never rewrites a file it did not write.
     """
     try:
         data = path.read_bytes()
@@ -104,10 +105,13 @@ def read_earlier(path: Path, fmt: str) -> Earlier:
     for number, line in enumerate(lines, start=1):
         if number == len(lines) and _torn(line, data.endswith(b"\n"), bool(records)):
             return Earlier(records=records, torn=True)
+        where = f"{path}:{number}"
         try:
-            records.append(_record(orjson.loads(line)))
-        except ValueError as exc:
-            raise _not_resumable(f"{path}:{number}", exc) from None
+            records.append(parse_record(orjson.loads(line), where).raw)
+        except orjson.JSONDecodeError as exc:
+            raise _not_resumable(InputError(where, str(exc))) from None
+        except InputError as exc:
+            raise _not_resumable(exc) from None
     return Earlier(records=records)
 
 
@@ -201,11 +205,14 @@ def _json_records(path: Path, data: bytes) -> list[dict[str, Any]]:
         return []
     try:
         records = orjson.loads(data)
-        if not isinstance(records, list):
-            raise ValueError("not a JSON array")
-        return [_record(record) for record in records]
-    except ValueError as exc:
-        raise _not_resumable(str(path), exc) from None
+    except orjson.JSONDecodeError as exc:
+        raise _not_resumable(InputError(str(path), str(exc))) from None
+    if not isinstance(records, list):
+        raise _not_resumable(InputError(str(path), "not a JSON array"))
+    try:
+        return [parse_record(record, str(path)).raw for record in records]
+    except InputError as exc:
+        raise _not_resumable(exc) from None
 
 
 def _torn(line: bytes, newline: bool, after_records: bool) -> bool:
@@ -221,14 +228,8 @@ def _torn(line: bytes, newline: bool, after_records: bool) -> bool:
     return False
 
 
-def _record(value: object) -> dict[str, Any]:
-    if not isinstance(value, dict) or "schema" not in value or "id" not in value:
-        raise ValueError("not a record of rajudge score")
-    return value
-
-
-def _not_resumable(where: str, exc: ValueError) -> UsageError:
+def _not_resumable(error: InputError) -> UsageError:
     return UsageError(
-        f"{where}: {exc}; --resume only continues an output of rajudge score "
+        f"{error}; --resume only continues an output of rajudge score "
         "(drop --resume to overwrite the file)"
     )

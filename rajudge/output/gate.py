@@ -3,8 +3,8 @@ system worse than the baseline with confidence (`compare --fail-if-worse`)?
 
 The score gate counts every judged response once, in records made by this run and records kept
 from an earlier one (`--resume`) alike, reading each response's score as `pairs` does
-(rajudge.output.judged): the composite where several principles judged the item, else the expected
-score.
+(rajudge.output.parse's `Record.scores`): the composite where several principles judged the item,
+else the expected score.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rajudge.errors import UsageError
-from rajudge.output.judged import response_scores
+from rajudge.output.parse import parse_record
 
 
 @dataclass
@@ -34,7 +34,7 @@ class ScoreGate:
     def add(self, *records: Mapping[str, Any]) -> None:
         """Count the responses of score records."""
         for record in records:
-            scores = response_scores(record, f"record {record.get('id')!r}").values()
+            scores = parse_record(record, f"record {record.get('id')!r}").scores.values()
             self.responses += len(scores)
             self.below += sum(score < self.threshold for score in scores)
             self.total += sum(scores)

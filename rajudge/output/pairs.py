@@ -1,7 +1,7 @@
 """Preference pairs from judged items, in the shape TRL's DPOTrainer and RewardTrainer read.
 
 Each pair row holds the item's `prompt`, the `chosen` and `rejected` response texts, their
-scores (`score_chosen`, `score_rejected`: rajudge.output.judged's score), their `margin`
+scores (`score_chosen`, `score_rejected`: rajudge.output.parse's `Record.scores`), their `margin`
 (RewardTrainer reads a `margin` column), the item `id` and the two response names. By default
 an item gives its best response against its worst; with `every`, each response against every
 one scored lower. A pair whose margin is below `min_margin` (above 0: a tie is no preference) is
@@ -21,7 +21,7 @@ from itertools import combinations
 from typing import Any
 
 from rajudge.errors import UsageError
-from rajudge.output.judged import JudgedItem
+from rajudge.output.parse import Record
 
 DEFAULT_MIN_MARGIN = 0.5
 # The roles whose "{role}: " opens a message in a rendered conversation (rajudge.read._prompt).
@@ -47,20 +47,23 @@ class Pairing:
                 f"--min-margin must be above 0 (a tie is no preference), not {self.min_margin}"
             )
 
-    def rows(self, item: JudgedItem) -> list[dict[str, Any]]:
-        """The pair rows of one item, best pairs first."""
+    def rows(self, record: Record) -> list[dict[str, Any]]:
+        """The pair rows of one record, best pairs first; a record without its texts raises
+        InputError."""
+        record.texts()  # refused before it is counted
+        scores = record.scores
         self.items += 1
-        order = sorted(item.scores, key=lambda name: -item.scores[name])  # stable: input order
+        order = sorted(scores, key=lambda name: -scores[name])  # stable: input order
         candidates = combinations(order, 2) if self.every else [(order[0], order[-1])]
         rows = []
         for chosen, rejected in candidates:
             if chosen == rejected:
                 continue  # one response: no pair
-            margin = round(item.scores[chosen] - item.scores[rejected], 4)
+            margin = round(scores[chosen] - scores[rejected], 4)
             if margin < self.min_margin:
                 self.below_margin += 1
                 continue
-            rows.append(_row(item, chosen, rejected, margin, self.conversational))
+            rows.append(_row(record, chosen, rejected, margin, self.conversational))
         self.pairs += len(rows)
         return rows
 
@@ -76,18 +79,20 @@ class Pairing:
 
 
 def _row(
-    item: JudgedItem, chosen: str, rejected: str, margin: float, conversational: bool
+    record: Record, chosen: str, rejected: str, margin: float, conversational: bool
 ) -> dict[str, Any]:
-    texts: tuple[Any, Any, Any] = (item.prompt, item.responses[chosen], item.responses[rejected])
+    prompt, responses = record.texts()
+    scores = record.scores
+    texts: tuple[Any, Any, Any] = (prompt, responses[chosen], responses[rejected])
     if conversational:
-        texts = (prompt_messages(item.prompt), _reply(texts[1]), _reply(texts[2]))
+        texts = (prompt_messages(prompt), _reply(texts[1]), _reply(texts[2]))
     return {
-        "id": item.id,
+        "id": record.id,
         "prompt": texts[0],
         "chosen": texts[1],
         "rejected": texts[2],
-        "score_chosen": item.scores[chosen],
-        "score_rejected": item.scores[rejected],
+        "score_chosen": scores[chosen],
+        "score_rejected": scores[rejected],
         "margin": margin,
         "chosen_name": chosen,
         "rejected_name": rejected,
