@@ -34,8 +34,8 @@ app = typer.Typer(
 @app.command()
 def show() -> None:
     """Where the result cache and the saved prefix states are, their files and bytes."""
-    results = _result_files()
     judgments = _judgments(cache_dir() / CACHE_FILE)
+    results = _result_files()
     usage = PrefixStates.open().usage()
     table = Table("cache", "where", "files", "bytes", "holds", box=None, pad_edge=False)
     table.add_row(
@@ -63,12 +63,13 @@ def clear(
     """Delete the result cache and the saved prefix states (both unless one is named)."""
     both = states == results
     if results or both:
-        found = _result_files()
         judgments = _judgments(cache_dir() / CACHE_FILE)
+        found = _result_files()
         for path in found:
             path.unlink(missing_ok=True)
         held = "" if judgments is None else f" ({judgments:,} judgment(s))"
-        stdout.print(f"removed the result cache {cache_dir() / CACHE_FILE}{held}")
+        done = "removed the result cache" if found else "no result cache at"
+        stdout.print(f"{done} {cache_dir() / CACHE_FILE}{held}")
     if states or both:
         store = PrefixStates.open()
         stdout.print(f"removed {store.clear()} prefix state(s) from {store.folder}")
@@ -85,8 +86,8 @@ def _judgments(path: Path) -> int | None:
     """How many judgments the result cache at `path` holds; None if it cannot be read."""
     if not path.is_file():
         return None
-    try:
-        db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:  # read-write as rajudge's own connections: the last one to close tidies the journal
+        db = sqlite3.connect(path, timeout=5.0)
         try:
             (count,) = db.execute("SELECT count(*) FROM judgments").fetchone()
         finally:
