@@ -109,8 +109,7 @@ class PrefixStates:
         if state is None:
             debug(f"prefix state {path} ignored: {why}; computing it again")
             return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # least recently used goes first
+        _mark_used(path)
         self.loaded += 1
         debug(f"prefix state of {len(tokens)} tokens restored from {path}")
         return state
@@ -128,6 +127,7 @@ class PrefixStates:
         except OSError as exc:
             debug(f"prefix state {path} not saved ({exc})")
             return
+        _mark_used(path)
         self.saved += 1
         debug(f"prefix state of {len(tokens)} tokens saved to {path} ({len(data)} bytes)")
         self._evict(keep=path)
@@ -172,7 +172,7 @@ class PrefixStates:
                 except OSError:
                     continue
 
-    def _files(self) -> list[tuple[float, int, Path]]:
+    def _files(self) -> list[tuple[int, int, Path]]:
         """(last use, size, path) of each state file."""
         found = []
         for path in self._all():
@@ -182,7 +182,7 @@ class PrefixStates:
                 stat = path.stat()
             except OSError:
                 continue
-            found.append((stat.st_mtime, stat.st_size, path))
+            found.append((stat.st_mtime_ns, stat.st_size, path))
         return found
 
     def _all(self) -> list[Path]:
@@ -190,6 +190,14 @@ class PrefixStates:
             return [p for p in self.folder.iterdir() if p.is_file()]
         except OSError:
             return []
+
+
+def _mark_used(path: Path) -> None:
+    """Stamp `path` as used now: eviction removes the least recently used first. One clock
+    for writes and reads (a file system's own write times can be coarser)."""
+    now = time.time_ns()
+    with contextlib.suppress(OSError):
+        os.utime(path, ns=(now, now))
 
 
 def _token_bytes(tokens: Sequence[int]) -> bytes:
