@@ -225,10 +225,6 @@ def test_without_prefix_states_nothing_is_read_or_written(demo_model: Path) -> N
     assert len(state_files(folder)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/options.py open_chosen does not pass prefix_states to open_backend yet",
-)
 def test_no_cache_reads_and_writes_no_state(run_cli: RunCli) -> None:
     assert run_cli(*CLI_ARGS, "--no-cache").returncode == 0
     assert not (cache_dir() / "states").exists()

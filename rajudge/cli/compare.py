@@ -201,7 +201,9 @@ def _judge(
     engine = replace(engine, permutations=engine.permutations or len(systems.names))
     config = load_config()
     settings = engine.settings(config)
-    backend, identity, _ = open_chosen(backend_choice, model, config, settings, engine)
+    backend, identity, _ = open_chosen(
+        backend_choice, model, config, settings, engine, no_cache=no_cache
+    )
     cache = None if no_cache else ResultCache.open()
     try:
         with backend, writing_to(judged), item_progress(stderr, len(systems.items)) as progress:

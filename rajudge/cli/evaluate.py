@@ -101,7 +101,7 @@ def evaluate(
         raise UsageError(f"{data}: no labelled items to evaluate")
     if output is not None:
         _make_folder(output)  # before judging, so that a bad -o costs nothing
-    opened = open_chosen(backend_choice, model, config, settings, engine)
+    opened = open_chosen(backend_choice, model, config, settings, engine, no_cache=no_cache)
     cache = None if no_cache else ResultCache.open()
     try:
         with opened.backend, item_progress(stderr) as progress:

@@ -182,10 +182,15 @@ def open_chosen(
     config: Config,
     settings: EngineSettings,
     engine: EngineFlags,
+    *,
+    no_cache: bool = False,
 ) -> OpenedBackend:
-    """The backend the flags choose; the demo notice is a dim line on stderr."""
+    """The backend the flags choose; the demo notice is a dim line on stderr. `no_cache`
+    (--no-cache) keeps it from reading or writing saved prefix states too."""
     server = choice.server(model, engine.local_only())
-    return open_backend(model, settings, config, server=server, on_demo=print_notice)
+    return open_backend(
+        model, settings, config, server=server, on_demo=print_notice, prefix_states=not no_cache
+    )
 
 
 def print_notice(notice: str) -> None:

@@ -111,7 +111,7 @@ def score(
     earlier = _earlier(output, fmt) if resume_output else None
     for error in read.errors:
         print_error(error)
-    opened = open_chosen(backend_choice, model, config, settings, engine)
+    opened = open_chosen(backend_choice, model, config, settings, engine, no_cache=no_cache)
     cache = None if no_cache else ResultCache.open()
     started = time.perf_counter()
 
