@@ -1,46 +1,53 @@
 """User settings from the config file, and where user files live.
 
-Every setting is optional: None means "not set here", so a flag or environment variable can
-override it and the engine's own default applies last.
+Every setting is optional: one the file does not set is None (model, models_dir) or absent
+(`Config.settings`, the engine's and the server's, checked against rajudge.settings.SETTINGS),
+so a flag or environment variable can override it and the default applies last.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from rajudge.errors import ConfigError
-from rajudge.records import Mode
-from rajudge.settings import BOUNDS, MODES, in_bounds
+from rajudge.settings import SETTING, SETTINGS
 
 CONFIG_ENV = "RAJUDGE_CONFIG"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Config:
     """Settings from the config file; `source` is the file they came from (None: no file)."""
 
-    model: str | None = None  # a path or an alias, like -m
-    models_dir: Path | None = None
-    aliases: dict[str, Path] = field(default_factory=dict)
-    threads: int | None = None
-    n_gpu_layers: int | None = None  # -1: all layers
-    ctx: int | None = None
-    parallel: int | None = None  # judgments decoded together (llama backend)
-    permutations: int | None = None  # presentation orders averaged into each verdict
-    mode: Mode | None = None
-    reasoning_budget: int | None = None
-    seed: int | None = None
-    serve_max_body_mb: int | None = None  # the reward server's limits (rajudge serve)
-    serve_max_batch: int | None = None
-    serve_max_connections: int | None = None
-    serve_read_timeout: int | None = None  # seconds
-    source: Path | None = None
+    model: str | None  # a path or an alias, like -m
+    models_dir: Path | None
+    aliases: dict[str, Path]
+    settings: dict[str, Any]  # engine and server settings the file sets, checked, by SETTINGS name
+    source: Path | None
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        models_dir: Path | None = None,
+        aliases: dict[str, Path] | None = None,
+        source: Path | None = None,
+        **settings: Any,
+    ) -> None:
+        unknown = sorted(set(settings) - set(_TABLE_KEYS))
+        if unknown:
+            raise TypeError(f"unknown config setting {unknown[0]!r}")
+        object.__setattr__(self, "model", model)
+        object.__setattr__(self, "models_dir", models_dir)
+        object.__setattr__(self, "aliases", aliases or {})
+        object.__setattr__(self, "settings", settings)
+        object.__setattr__(self, "source", source)
 
 
 def config_path() -> Path:
@@ -80,13 +87,14 @@ def load_config(path: Path | None = None) -> Config:
     return Config(source=path, **{str(k): _check(path, str(k), v) for k, v in data.items()})
 
 
-_SETTINGS = tuple(f.name for f in fields(Config) if f.name != "source")
+_TABLE_KEYS = tuple(row.name for row in SETTINGS if row.config)
+_KEYS = ("model", "models_dir", "aliases", *_TABLE_KEYS)  # every key, in the order listed
 
 
 def _check(path: Path, key: str, value: Any) -> Any:
     """The value of one setting, checked and normalized; a ConfigError names the file and key."""
-    if key not in _SETTINGS:
-        raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(_SETTINGS)})")
+    if key not in _KEYS:
+        raise ConfigError(f"{path}: unknown key {key!r} (known: {', '.join(_KEYS)})")
 
     def bad(expected: str) -> ConfigError:
         return ConfigError(f"{path}: {key}: expected {expected}, got {value!r}")
@@ -106,15 +114,16 @@ def _check(path: Path, key: str, value: Any) -> Any:
             if not isinstance(name, str) or not isinstance(target, str) or not target:
                 raise ConfigError(f"{path}: aliases: {name!r}: expected a model path")
         return {name: _config_relative(path, target) for name, target in value.items()}
-    if key == "mode":
-        if value not in MODES:
-            raise bad(" or ".join(repr(m) for m in MODES))
+    row = SETTING[key]
+    if row.choices is not None:
+        if value not in row.choices:
+            raise bad(" or ".join(repr(choice) for choice in row.choices))
         return value
     # The rest are integers; bool is an int to Python, but `threads: true` is a mistake.
     if not isinstance(value, int) or isinstance(value, bool):
         raise bad("an integer")
-    if not in_bounds(key, value):
-        low, high = BOUNDS[key][1:]
+    if not row.allows(value):
+        low, high = row.low, row.high
         raise bad(f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
     return value
 

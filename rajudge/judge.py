@@ -69,7 +69,7 @@ class Judge:
     ) -> None:
         if backend is None:
             config = load_config()
-            chosen = engine_settings(config, settings)
+            chosen = engine_settings(config.settings, settings)
             name = None if model is None else str(model)
             backend = open_backend(name, chosen, config).backend
             owned = True

@@ -1,30 +1,34 @@
-"""The engine settings: their defaults, their bounds, and which source wins.
+"""Every setting, declared once in `SETTINGS`; its defaults, its bounds, and which source wins.
 
-Every setting is merged the same way (`engine_settings`): a flag or keyword given by the caller,
+A row of `SETTINGS` is the one place a setting is described: its name (the `EngineSettings`
+field and the config file's key), its flag, its help, its bounds, whether the config file may
+set it, and whether it changes a verdict. From the table come the flags' help (and the server
+flags' bounds) in rajudge.cli, the config file's checks (rajudge.config), and which settings
+enter the cache and --resume keys (rajudge.run.cache.Fingerprint).
+
+Every setting is merged the same way (`over_config`): a flag or keyword given by the caller,
 over the environment (the model only: $RAJUDGE_MODEL, in rajudge.models.catalog), over the
-config file, over the default in `EngineSettings`; each is checked once, against `BOUNDS`,
-before any model is looked for. To add a setting:
-  1. a field of `EngineSettings` with its default, and a row of `BOUNDS` if it is an integer;
-  2. its flag in `rajudge.cli.options.EngineFlags` (score, eval and serve all take that group);
-  3. a field of `rajudge.config.Config` if the config file may set it (checked by `BOUNDS`);
-  4. a field of `rajudge.cache.Fingerprint` if it changes verdicts (cache and --resume keys).
-`Judge(**settings)` takes it from the field with nothing more.
+config file, over the default; each is checked once, against its row, before any model is
+looked for. To add an engine setting, add its row here and its field (with the default) to
+`EngineSettings`; then, as tests/test_settings_table.py asks, its typed field in
+`rajudge.cli.options.EngineFlags` if it has a flag, and in `rajudge.run.cache.Fingerprint` if it
+changes verdicts (appended last there: that order is the cache and --resume keys' order).
+`Judge(**settings)` takes it from the field with nothing more, and the config file from the
+row's `config`. A server setting (serve_*) is a row, its default in rajudge.cli.serve, and
+its ServeLimits field.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, get_args
+from typing import Any, get_args
 
 from rajudge.errors import UsageError
 from rajudge.records import Mode
-
-if TYPE_CHECKING:
-    from rajudge.config import Config
 
 DEFAULT_MAX_CTX = 8192  # default context cap: enough for listwise items, modest KV memory
 MAX_PARALLEL = 64  # most judgments in one llama.cpp batch (one KV stream each)
@@ -51,52 +55,150 @@ class EngineSettings:
     permutations: int = 1  # presentation orders averaged into each verdict (scoring.combine)
 
 
-class Bound(NamedTuple):
-    """The values an integer setting may take, and the flag that sets it (for messages)."""
+@dataclass(frozen=True)
+class Setting:
+    """One setting as declared: everything about it but its default and its type."""
 
-    flag: str
-    low: int | None
-    high: int | None = None  # None: no upper bound
+    name: str  # the EngineSettings field (serve_*: a ServeLimits value); the config file's key
+    flag: str | None  # the command-line flag (None: the Python API only); messages name it
+    help: str  # the flag's help
+    low: int | None = None  # an integer setting's least value (None: not an integer)
+    high: int | None = None  # its greatest (None: no upper bound)
+    config: bool = False  # the config file may set it, under `name`
+    verdict: bool = False  # it changes verdicts: part of the cache and --resume keys
+    choices: tuple[str, ...] | None = None  # the only values a text setting may take
+
+    @property
+    def label(self) -> str:
+        """How messages name it: the flag, else the name."""
+        return self.flag or self.name
+
+    def allows(self, value: int) -> bool:
+        """Whether an integer setting may take `value`."""
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
 
-# Every integer setting's bounds, engine and server alike: the flags, the Python API and the
-# config file are all checked against this one table.
-BOUNDS: dict[str, Bound] = {
-    "seed": Bound("--seed", 0, 2**32 - 1),
-    "threads": Bound("--threads", 1),
-    "ctx": Bound("--ctx", 1),
-    "n_gpu_layers": Bound("--n-gpu-layers", -1),
-    "reasoning_budget": Bound("--reasoning-budget", 0),
-    "rationale_tokens": Bound("--rationale-tokens", 0),
-    "batch": Bound("batch", 1),
-    "parallel": Bound("--parallel", 1, MAX_PARALLEL),
-    "permutations": Bound("--permutations", 1),
-    "serve_max_body_mb": Bound("--max-body-mb", 1),
-    "serve_max_batch": Bound("--max-batch", 1),
-    "serve_max_connections": Bound("--max-connections", 1),
-    "serve_read_timeout": Bound("--read-timeout", 1),
-}
+# Every setting, engine and server alike. The rows the config file may set are in the order its
+# "unknown key" message lists them; Fingerprint's own fields fix the order of the cache keys.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("threads", "--threads", "CPU threads (default: usable CPUs).", low=1, config=True),
+    Setting(
+        "n_gpu_layers", "--n-gpu-layers", "Layers to offload to a GPU; -1 all.", low=-1, config=True
+    ),
+    Setting(
+        "ctx",
+        "--ctx",
+        f"Context size in tokens (default: model's, up to {DEFAULT_MAX_CTX}).",
+        low=1,
+        config=True,
+    ),
+    Setting(
+        "parallel",
+        "--parallel",
+        "Judgments decoded together in one batch (llama backend), each in its own KV "
+        "stream; changes speed and memory, scores only at the rounding level. 1 judges one "
+        "at a time.",
+        low=1,
+        high=MAX_PARALLEL,
+        config=True,
+    ),
+    Setting(
+        "permutations",
+        "--permutations",
+        "Judge each item in this many presentation orders, balanced over positions, and "
+        "average them (a pair: 2 is both orders). Default 1.",
+        low=1,
+        config=True,
+        verdict=True,
+    ),
+    Setting(
+        "mode",
+        "--mode",
+        "fast (scores, then a short rationale; default) or reasoning "
+        "(think first within --reasoning-budget tokens; slower, more accurate).",
+        config=True,
+        verdict=True,
+        choices=MODES,
+    ),
+    Setting(
+        "reasoning_budget",
+        "--reasoning-budget",
+        "Most thinking tokens in reasoning mode.",
+        low=0,
+        config=True,
+        verdict=True,
+    ),
+    Setting(
+        "seed",
+        "--seed",
+        "Seed of the response shuffle.",
+        low=0,
+        high=2**32 - 1,
+        config=True,
+        verdict=True,
+    ),
+    Setting(
+        "rationale_tokens",
+        "--rationale-tokens",
+        "Most tokens of the fast mode's rationale (0: none).",
+        low=0,
+        verdict=True,
+    ),
+    Setting(
+        "temperature",
+        "--temperature",
+        "Sampling temperature of free text (0: greedy).",
+        verdict=True,
+    ),
+    Setting("batch", None, "Tokens llama.cpp decodes in one call.", low=1),
+    Setting(
+        "serve_max_body_mb", "--max-body-mb", "Largest request body in MiB", low=1, config=True
+    ),
+    Setting("serve_max_batch", "--max-batch", "Most requests in one batch", low=1, config=True),
+    Setting(
+        "serve_max_connections",
+        "--max-connections",
+        "Connections served at once; more are told 503",
+        low=1,
+        config=True,
+    ),
+    Setting(
+        "serve_read_timeout",
+        "--read-timeout",
+        "Seconds a client has to send a request's headers, then its body; slower ones are told 408",
+        low=1,
+        config=True,
+    ),
+)
+SETTING: dict[str, Setting] = {row.name: row for row in SETTINGS}
 _NAMES = tuple(f.name for f in fields(EngineSettings))
 
 
-def in_bounds(name: str, value: int) -> bool:
-    low, high = BOUNDS[name][1:]
-    return (low is None or value >= low) and (high is None or value <= high)
+def over_config(
+    names: Iterable[str], configured: Mapping[str, Any], given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """For each name, the value given (None: not given), else the config file's; a name set in
+    neither is left out, so that its default applies. The one merge rule of every setting."""
+    chosen: dict[str, Any] = {}
+    for name in names:
+        value = given.get(name)
+        if value is None:
+            value = configured.get(name)
+        if value is not None:
+            chosen[name] = value
+    return chosen
 
 
-def engine_settings(config: Config, given: Mapping[str, Any]) -> EngineSettings:
-    """The settings `given` (None: not given) over the config file's, over the defaults.
+def engine_settings(configured: Mapping[str, Any], given: Mapping[str, Any]) -> EngineSettings:
+    """The settings `given` (None: not given) over the config file's (`Config.settings`), over
+    the defaults.
 
     They are checked here, so that a bad value is refused before any model is looked for.
     """
     unknown = sorted(set(given) - set(_NAMES))
     if unknown:
         raise TypeError(f"unknown engine setting {unknown[0]!r} (known: {', '.join(_NAMES)})")
-    chosen = {name: getattr(config, name, None) for name in _NAMES}
-    chosen.update({name: value for name, value in given.items() if value is not None})
-    settings = EngineSettings(
-        **{name: value for name, value in chosen.items() if value is not None}
-    )
+    settings = EngineSettings(**over_config(_NAMES, configured, given))
     check_settings(settings)
     return settings
 
@@ -106,11 +208,11 @@ def check_settings(settings: EngineSettings) -> None:
     if settings.mode not in MODES:
         raise UsageError(f"mode must be {' or '.join(MODES)}, not {settings.mode!r}")
     for name in _NAMES:
-        value = getattr(settings, name)
-        if name in BOUNDS and value is not None and not in_bounds(name, value):
-            flag, low, high = BOUNDS[name]
+        row, value = SETTING[name], getattr(settings, name)
+        if row.low is not None and value is not None and not row.allows(value):
+            low, high = row.low, row.high
             wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise UsageError(f"{flag} must be {wanted}, not {value}")
+            raise UsageError(f"{row.label} must be {wanted}, not {value}")
     if not math.isfinite(settings.temperature) or settings.temperature < 0:
         raise UsageError(f"--temperature must be 0 or more, not {settings.temperature}")
 

@@ -158,14 +158,14 @@ def test_wrong_values_name_file_and_key(tmp_path: Path, text: str, expected: str
 
 
 def test_seed_has_the_bounds_of_the_seed_flag(tmp_path: Path) -> None:
-    assert load_config(_write(tmp_path, "seed: 7\n")).seed == 7
+    assert load_config(_write(tmp_path, "seed: 7\n")).settings["seed"] == 7
     message = _error(_write(tmp_path, "seed: -3\n"))
     assert message.endswith("seed: expected an integer from 0 to 4294967295, got -3")
 
 
 @pytest.mark.parametrize("parallel", [1, 64])
 def test_parallel_bounds_are_allowed(tmp_path: Path, parallel: int) -> None:
-    assert load_config(_write(tmp_path, f"parallel: {parallel}\n")).parallel == parallel
+    assert load_config(_write(tmp_path, f"parallel: {parallel}\n")).settings["parallel"] == parallel
 
 
 def test_unreadable_file(tmp_path: Path) -> None:

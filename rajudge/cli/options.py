@@ -7,7 +7,7 @@ rajudge.cli.flag_groups.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -16,7 +16,7 @@ from rajudge.config import Config
 from rajudge.engine.http_client import ServerSettings
 from rajudge.engine.load import OpenedBackend, open_backend
 from rajudge.errors import UsageError
-from rajudge.settings import EngineSettings, engine_settings
+from rajudge.settings import SETTING, EngineSettings, engine_settings
 
 ModelOption = Annotated[
     str | None,
@@ -61,76 +61,38 @@ TimeoutOption = Annotated[
         help="Seconds to wait for the server before a request is retried (--backend openai).",
     ),
 ]
-ModeOption = Annotated[
-    str | None,
-    typer.Option(
-        "--mode",
-        help="fast (scores, then a short rationale; default) or reasoning "
-        "(think first within --reasoning-budget tokens; slower, more accurate).",
-    ),
-]
-ThreadsOption = Annotated[
-    int | None, typer.Option("--threads", help="CPU threads (default: usable CPUs).")
-]
-GpuLayersOption = Annotated[
-    int | None, typer.Option("--n-gpu-layers", help="Layers to offload to a GPU; -1 all.")
-]
-CtxOption = Annotated[
-    int | None,
-    typer.Option("--ctx", help="Context size in tokens (default: model's, up to 8192)."),
-]
-ParallelOption = Annotated[
-    int | None,
-    typer.Option(
-        "--parallel",
-        help="Judgments decoded together in one batch (llama backend), each in its own KV "
-        "stream; changes speed and memory, scores only at the rounding level. 1 judges one "
-        "at a time.",
-    ),
-]
-PermutationsOption = Annotated[
-    int | None,
-    typer.Option(
-        "--permutations",
-        help="Judge each item in this many presentation orders, balanced over positions, and "
-        "average them (a pair: 2 is both orders). Default 1.",
-    ),
-]
-SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed of the response shuffle.")]
-ReasoningBudgetOption = Annotated[
-    int | None,
-    typer.Option("--reasoning-budget", help="Most thinking tokens in reasoning mode."),
-]
-RationaleTokensOption = Annotated[
-    int | None,
-    typer.Option("--rationale-tokens", help="Most tokens of the fast mode's rationale (0: none)."),
-]
 NoCacheOption = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")
 ]
-TemperatureOption = Annotated[
-    float, typer.Option("--temperature", help="Sampling temperature of free text (0: greedy).")
-]
+
+
+def engine_flag(name: str) -> Any:
+    """The option of an engine setting, its flag and help from its row (rajudge.settings).
+
+    No bounds here: check_settings checks a flag as it checks a keyword or the config file.
+    """
+    row = SETTING[name]
+    return typer.Option(row.flag, help=row.help)
 
 
 @dataclass(frozen=True)
 class EngineFlags:
     """The engine flags as given (None: not given), for every command that loads a judge."""
 
-    mode: ModeOption = None
-    threads: ThreadsOption = None
-    n_gpu_layers: GpuLayersOption = None
-    ctx: CtxOption = None
-    parallel: ParallelOption = None
-    permutations: PermutationsOption = None
-    seed: SeedOption = None
-    reasoning_budget: ReasoningBudgetOption = None
-    rationale_tokens: RationaleTokensOption = None
-    temperature: TemperatureOption = 0.0
+    mode: Annotated[str | None, engine_flag("mode")] = None
+    threads: Annotated[int | None, engine_flag("threads")] = None
+    n_gpu_layers: Annotated[int | None, engine_flag("n_gpu_layers")] = None
+    ctx: Annotated[int | None, engine_flag("ctx")] = None
+    parallel: Annotated[int | None, engine_flag("parallel")] = None
+    permutations: Annotated[int | None, engine_flag("permutations")] = None
+    seed: Annotated[int | None, engine_flag("seed")] = None
+    reasoning_budget: Annotated[int | None, engine_flag("reasoning_budget")] = None
+    rationale_tokens: Annotated[int | None, engine_flag("rationale_tokens")] = None
+    temperature: Annotated[float, engine_flag("temperature")] = 0.0
 
     def settings(self, config: Config) -> EngineSettings:
         """These flags over the config file's settings, checked before any model is looked for."""
-        return engine_settings(config, asdict(self))
+        return engine_settings(config.settings, asdict(self))
 
     def local_only(self) -> dict[str, object]:
         """The flags that only the in-process engine uses, by name; None where not given."""

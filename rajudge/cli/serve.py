@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,11 +24,31 @@ from rajudge.serve.limits import (
     ServeLimits,
 )
 from rajudge.serve.server import make_server, open_to_all
+from rajudge.settings import SETTING, over_config
+
+# The server's settings (rows of rajudge.settings.SETTINGS) and their defaults.
+_DEFAULTS = {
+    "serve_max_body_mb": MAX_BODY_MB,
+    "serve_max_batch": MAX_BATCH,
+    "serve_max_connections": MAX_CONNECTIONS,
+    "serve_read_timeout": READ_TIMEOUT,
+}
+
+
+def _serve_flag(name: str) -> Any:
+    """The option of a server setting: flag, help and bounds from its row, default from here."""
+    row = SETTING[name]
+    return typer.Option(
+        row.flag, min=row.low, max=row.high, help=f"{row.help} (default {_DEFAULTS[name]})."
+    )
 
 
 @dataclass(frozen=True)
 class ServeFlags:
-    """Who may use the server and how much one client may take (None: config, then default)."""
+    """Who may use the server and how much one client may take (None: config, then default).
+
+    A limit's field is named as its row in rajudge.settings.SETTINGS and its config key.
+    """
 
     api_key: Annotated[
         str | None,
@@ -40,44 +60,21 @@ class ServeFlags:
             "prefer $RAJUDGE_SERVE_API_KEY, which other users' `ps` does not show.",
         ),
     ] = None
-    max_body_mb: Annotated[
-        int | None,
-        typer.Option(min=1, help=f"Largest request body in MiB (default {MAX_BODY_MB})."),
-    ] = None
-    max_batch: Annotated[
-        int | None,
-        typer.Option(min=1, help=f"Most requests in one batch (default {MAX_BATCH})."),
-    ] = None
-    max_connections: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help=f"Connections served at once; more are told 503 (default {MAX_CONNECTIONS}).",
-        ),
-    ] = None
-    read_timeout: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Seconds a client has to send a request's headers, then its body; slower "
-            f"ones are told 408 (default {READ_TIMEOUT}).",
-        ),
-    ] = None
+    serve_max_body_mb: Annotated[int | None, _serve_flag("serve_max_body_mb")] = None
+    serve_max_batch: Annotated[int | None, _serve_flag("serve_max_batch")] = None
+    serve_max_connections: Annotated[int | None, _serve_flag("serve_max_connections")] = None
+    serve_read_timeout: Annotated[int | None, _serve_flag("serve_read_timeout")] = None
 
     def limits(self, config: Config) -> ServeLimits:
         """These flags over the config file's `serve_*` settings, over the defaults."""
-
-        def pick(given: int | None, configured: int | None, default: int) -> int:
-            return next(v for v in (given, configured, default) if v is not None)
-
+        given = {name: getattr(self, name) for name in _DEFAULTS}
+        chosen = {**_DEFAULTS, **over_config(_DEFAULTS, config.settings, given)}
         return ServeLimits(
             api_key=self.api_key or None,
-            max_body=pick(self.max_body_mb, config.serve_max_body_mb, MAX_BODY_MB) << 20,
-            max_batch=pick(self.max_batch, config.serve_max_batch, MAX_BATCH),
-            max_connections=pick(
-                self.max_connections, config.serve_max_connections, MAX_CONNECTIONS
-            ),
-            read_timeout=pick(self.read_timeout, config.serve_read_timeout, READ_TIMEOUT),
+            max_body=chosen["serve_max_body_mb"] << 20,
+            max_batch=chosen["serve_max_batch"],
+            max_connections=chosen["serve_max_connections"],
+            read_timeout=chosen["serve_read_timeout"],
         )
 
 

@@ -26,7 +26,7 @@ import orjson
 
 from rajudge.judging.protocol import PROTOCOL_VERSION, masked_order
 from rajudge.records import Item, Judgment, Principle, ResponseScore, Timings
-from rajudge.settings import EngineSettings
+from rajudge.settings import SETTINGS, EngineSettings
 
 CACHE_DIR_ENV = "RAJUDGE_CACHE_DIR"
 CACHE_FILE = "results.sqlite3"
@@ -62,7 +62,12 @@ def model_identity(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What a verdict depends on besides the item and the principle."""
+    """What a verdict depends on besides the item and the principle.
+
+    Its settings are the rows of rajudge.settings.SETTINGS that change verdicts (`verdict`),
+    filled from them by `of`; a test checks that the two agree. The fields' order is the keys'
+    (cache and --resume): a new one goes last, and none moves.
+    """
 
     model: str  # model_identity() for a GGUF; whatever names the weights for other backends
     mode: str
@@ -75,15 +80,9 @@ class Fingerprint:
 
     @classmethod
     def of(cls, model: str, settings: EngineSettings) -> Fingerprint:
-        return cls(
-            model=model,
-            mode=settings.mode,
-            seed=settings.seed,
-            temperature=float(settings.temperature),
-            reasoning_budget=settings.reasoning_budget,
-            rationale_tokens=settings.rationale_tokens,
-            permutations=settings.permutations,
-        )
+        chosen = {row.name: getattr(settings, row.name) for row in SETTINGS if row.verdict}
+        chosen["temperature"] = float(chosen["temperature"])  # 0 and 0.0: one key
+        return cls(model=model, **chosen)
 
 
 def digest(material: object) -> str:
