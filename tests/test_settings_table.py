@@ -96,17 +96,9 @@ def test_the_keys_are_those_of_before_the_table() -> None:
     item = Item(id="i1", prompt="Say 1.", responses={"a": "1", "b": "no"})
     principle = Principle(name="concise", text="Be concise.")
     plain = Fingerprint.of("m|1|2", EngineSettings())
-    changed = Fingerprint.of(
-        "m|1|2",
-        EngineSettings(
-            mode="reasoning",
-            seed=3,
-            temperature=1,
-            permutations=2,
-            rationale_tokens=5,
-            reasoning_budget=9,
-        ),
-    )
+    every_verdict_setting = {"seed": 3, "temperature": 1, "permutations": 2}
+    every_verdict_setting |= {"rationale_tokens": 5, "reasoning_budget": 9}
+    changed = Fingerprint.of("m|1|2", EngineSettings(mode="reasoning", **every_verdict_setting))
     assert judgment_key(plain, item, principle) == (
         "b8e63203bab6258f3a905994b554931136f53267e7724e444d5dee34af8cda1b"
     )
