@@ -71,6 +71,15 @@ def test_importing_the_errors_loads_a_handful_of_modules() -> None:
     assert found.strip() == '["rajudge", "rajudge.errors"]'
 
 
+def test_the_command_line_loads_no_statistics_until_compare_needs_them() -> None:
+    """scipy costs every one-shot `rajudge score` a few tenths of a second at startup."""
+    probe = "import sys, rajudge.cli; print('scipy' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert found.strip() == "False"
+
+
 def test_star_import_gives_every_public_name() -> None:
     names: dict[str, object] = {}
     exec("from rajudge import *", names)

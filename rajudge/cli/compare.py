@@ -18,7 +18,6 @@ from rajudge.cli.progress import item_progress
 from rajudge.cli.score import PrincipleOption, resume_command, writing_to
 from rajudge.compare.judging import Verdicts, judge_systems, read_judged_file, read_verdicts
 from rajudge.compare.plot import ratings_chart
-from rajudge.compare.summary import summarize, summary_record
 from rajudge.compare.systems import OnMissing, Systems, read_systems
 from rajudge.config import load_config
 from rajudge.errors import UsageError
@@ -251,6 +250,10 @@ def _summary(
     baseline = baseline or systems[0]
     if baseline not in systems:
         raise UsageError(f"--baseline {baseline!r} is none of the systems: {', '.join(systems)}")
+    # Imported here: the statistics pull in scipy, 0.3-0.6 s that every other command
+    # (one-shot `score --prompt` above all) would pay at startup.
+    from rajudge.compare.summary import summarize, summary_record
+
     try:
         summary = summarize(verdicts.verdicts, systems, baseline, rounds=rounds)
     except ValueError as exc:  # records that do not make one comparison (joined by hand)
