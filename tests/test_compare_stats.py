@@ -19,7 +19,8 @@ from scipy.special import expit
 
 from rajudge.compare import stats
 from rajudge.compare.outcomes import OrderVerdict, PromptVerdicts, pair_outcomes
-from rajudge.compare.summary import Summary, summarize, summary_record
+from rajudge.compare.record import summary_record
+from rajudge.compare.summary import Summary, summarize
 
 ALPACAEVAL = (
     Path(__file__).parent / "data" / "alpacaeval" / "fusechat-llama-3.2-1b-preferences.json"

@@ -252,7 +252,8 @@ def _summary(
         raise UsageError(f"--baseline {baseline!r} is none of the systems: {', '.join(systems)}")
     # Imported here: the statistics pull in scipy, 0.3-0.6 s that every other command
     # (one-shot `score --prompt` above all) would pay at startup.
-    from rajudge.compare.summary import summarize, summary_record
+    from rajudge.compare.record import summary_record
+    from rajudge.compare.summary import summarize
 
     try:
         summary = summarize(verdicts.verdicts, systems, baseline, rounds=rounds)
