@@ -43,7 +43,9 @@ lint: typecheck
 typecheck:
 	$(VENV)/bin/mypy
 
-# Throughput benchmark (issue 6): every contender on every workload, each in its own process;
+# Throughput benchmark (issue 6): every contender on every workload (A, B, C), each in its own
+# process, and workload L (issue 27): a fresh `rajudge score --prompt`, cold and warm, against its
+# floor, and a shell loop of 20 such calls against one batch run. Every round runs all of them;
 # writes bench/results/<utc>.json and bench/RESULTS.md (one section per model). Long: run it on
 # a quiet machine. Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--limit 2 --rounds 1
 # --reference-items 1", or another model: BENCH_ARGS="--model qwen2.5-coder-1.5b-instruct-q4_k_m"

@@ -1,8 +1,9 @@
 """`python -m bench`: every contender on every workload, R rounds, one JSON, one RESULTS.md.
 
 Each contender runs in its own process, back to back within a round; ratios are taken within
-a round and reported as medians over rounds. The JSON is rewritten after every run, so an
-interrupted benchmark keeps what it measured.
+a round and reported as medians over rounds. Workload L (bench/latency.py) times fresh
+`rajudge score --prompt` processes instead, in every round too. The JSON is rewritten after
+every run, so an interrupted benchmark keeps what it measured.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bench import machine, refvenv, results_md, workloads
+from bench import latency, machine, refvenv, results_md, workloads
 from bench.jobs import Json, write_json
 from bench.results_md import RESULTS
 from bench.spawn import REPO, run_worker
+from bench.summary import LATENCY, LATENCY_KEY, ONE_SHOT, latency_round
 from rajudge.config import load_config
 from rajudge.errors import ModelError
 from rajudge.models.catalog import ModelRef, describe_model, resolve_model
 from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings
 
+WORKLOADS = (*workloads.NAMES, LATENCY)
 CONTENDERS = ("reference", "naive-tight", "naive-loose", "rajudge", "floor")
 SWEEP_BATCHES = (64, 128, 256, 512)
 REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default GenerationConfig
@@ -56,14 +59,27 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="alias or path of the GGUF to judge with, resolved as `rajudge -m` resolves it "
         "(default: the demo model, or $RAJUDGE_MODEL / the config's `model` where set)",
     )
-    parser.add_argument("--workloads", default="A,B,C", help="comma-separated, of A,B,C")
+    parser.add_argument(
+        "--workloads",
+        default=",".join(WORKLOADS),
+        help="comma-separated, of A,B,C,L (L: one-shot latency, bench/latency.py)",
+    )
     parser.add_argument("--contenders", default=",".join(CONTENDERS), help="comma-separated")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every contender")
     parser.add_argument("--reference-rounds", type=int, default=1, help="rounds that include it")
     parser.add_argument(
         "--limit",
-        help="cap items per workload: N for all, or per workload as A=50,B=5 (smoke runs, or a "
-        "machine too slow for the full workloads; RESULTS.md shows the caps)",
+        help="cap items per workload: N for all, or per workload as A=50,B=5,L=2 (L: calls; "
+        "smoke runs, or a machine too slow for the full workloads; RESULTS.md shows the caps)",
+    )
+    parser.add_argument(
+        "--latency-calls", type=int, default=20, help="L: one-shot calls per round (warm, loop)"
+    )
+    parser.add_argument(
+        "--latency-sample",
+        type=int,
+        default=5,
+        help="L: of those calls, the first N also run cold and as the floor, every round",
     )
     parser.add_argument(
         "--naive-workloads", default="A,B,C", help="workloads the naive loops run on"
@@ -88,7 +104,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    args.workloads = _choices(parser, "--workloads", args.workloads, workloads.NAMES)
+    args.workloads = _choices(parser, "--workloads", args.workloads, WORKLOADS)
     args.contenders = _choices(parser, "--contenders", args.contenders, CONTENDERS)
     args.naive_workloads = _choices(
         parser, "--naive-workloads", args.naive_workloads, workloads.NAMES
@@ -144,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
     except ModelError as exc:
         raise SystemExit(f"bench: {exc}") from None
     table = rows(args.contenders, args.reference_items)
-    if any(row.is_reference for row in table):
+    referenced = set(args.reference_workloads) & set(args.workloads)  # none for L alone
+    if referenced and any(row.is_reference for row in table):
         refvenv.ensure()
     started = datetime.now(timezone.utc)
     out = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -163,13 +180,23 @@ def main(argv: list[str] | None = None) -> None:
     }
     base = {"model": str(model.path), "threads": args.threads, "seed": args.seed}
     base["ctx"] = DEFAULT_MAX_CTX  # rajudge's own default: the naive loop and floor get the same
+    calls = min(args.latency_calls, args.limit.get(LATENCY, args.latency_calls))
+    pairs = latency.pairs(calls, args.seed) if LATENCY in args.workloads else []
+    if pairs:
+        record[LATENCY_KEY] = latency.describe(pairs, args.latency_sample, args.seed)
+    throughput = [name for name in args.workloads if name != LATENCY]
     with tempfile.TemporaryDirectory(prefix="rajudge-bench-") as tmp:
         folder = Path(tmp)
-        for name in args.workloads:
+        for name in throughput:
             record["workloads"][name] = _prepare(name, base, folder, args)
         for number in range(args.rounds):
             record["rounds"].append({})
             for name in args.workloads:
+                if name == LATENCY:
+                    run = _latency(pairs, model.path, args, number)
+                    record["rounds"][-1][LATENCY] = {ONE_SHOT: run}
+                    write_json(out, record)
+                    continue
                 for row in _rows_in_round(table, name, number, args):
                     job = {**base, **_job(row, record["workloads"][name]), **_files(folder, name)}
                     python, module = _runner(row)
@@ -178,8 +205,8 @@ def main(argv: list[str] | None = None) -> None:
                     record["rounds"][-1].setdefault(name, {})[row.key] = run
                     _progress(number, args.rounds, name, row.label, run)
                     write_json(out, record)
-            if number < args.sweep_rounds and "floor" in args.contenders:
-                record["sweep"].append(_sweep(base, args.workloads[0], folder, number, args.rounds))
+            if number < args.sweep_rounds and "floor" in args.contenders and throughput:
+                record["sweep"].append(_sweep(base, throughput[0], folder, number, args.rounds))
                 write_json(out, record)
     record["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     write_json(out, record)
@@ -259,6 +286,28 @@ def _sweep(base: Json, name: str, folder: Path, number: int, rounds: int) -> Jso
     return runs
 
 
+def _latency(pairs: list[Json], model: Path, args: argparse.Namespace, number: int) -> Json:
+    """One round of workload L; a failed call is recorded as the round's error, and the
+    benchmark goes on."""
+    try:
+        run = latency.measure(pairs, model, args.threads, args.latency_sample)
+    except latency.CallFailed as exc:
+        run = {"error": str(exc)}
+    head = f"bench: round {number + 1}/{args.rounds} L one-shot latency:"
+    if "error" in run:
+        print(f"{head} FAILED ({run['error']})", file=sys.stderr, flush=True)
+        return run
+    medians = latency_round(run)
+    print(
+        f"{head} warm {medians['warm_median_s']:.2f} s (median of {run['calls']} calls), "
+        f"loop {run['loop_s']:.1f} s, batch {run['batch_s']:.1f} s "
+        f"({run['wall_seconds']:.0f} s in all)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return run
+
+
 def _runner(row: Row) -> tuple[Path, str]:
     if row.is_reference:
         return refvenv.PYTHON, "bench.reference_worker"
@@ -310,13 +359,13 @@ def _limits(parser: argparse.ArgumentParser, given: str | None) -> dict[str, int
     if not given:
         return {}
     if given.isdigit():
-        return dict.fromkeys(workloads.NAMES, int(given))
+        return dict.fromkeys(WORKLOADS, int(given))
     try:
         pairs = [part.split("=") for part in given.split(",")]
         limits = {name.strip(): int(count) for name, count in pairs}
     except ValueError:
         parser.error(f"--limit: expected N or A=N,B=N, not {given!r}")
-    unknown = set(limits) - set(workloads.NAMES)
+    unknown = set(limits) - set(WORKLOADS)
     if unknown:
         parser.error(f"--limit: unknown workload(s) {', '.join(sorted(unknown))}")
     return limits

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.jobs import Json
 from bench.spawn import REPO
-from bench.summary import summarize, sweep_medians
+from bench.summary import LATENCY, LATENCY_KEY, latency_summary, summarize, sweep_medians
 from rajudge.settings import EngineSettings
 
 TARGETS = (  # workload A: (row, measure, target, what)
@@ -19,6 +19,10 @@ TARGETS = (  # workload A: (row, measure, target, what)
     ("rajudge-scores", "vs_floor", 1.10, "scores only within 1.10x of the prefill floor's time"),
     ("rajudge", "vs_floor_rationale", 1.25, "defaults within 1.25x of the floor + rationale"),
 )
+LATENCY_TARGETS = (  # workload L: (measure, target, what; {calls} is the calls of a round)
+    ("warm_over_floor", 1.25, "warm one-shot within 1.25x of the floor"),
+    ("loop_over_batch", 2.0, "{calls}-call shell loop within 2x of one batch run"),
+)
 
 
 def section(record: Json, source: Path, notes: str | None = None) -> str:
@@ -26,7 +30,10 @@ def section(record: Json, source: Path, notes: str | None = None) -> str:
     summary = summarize(record)
     parts = [_header(record, source), _machine(record), _workloads(record)]
     parts += [_workload_table(record, name, summary[name]) for name in record["workloads"]]
-    parts += [_costs(record, summary), _targets(record, summary), _sweep(record)]
+    latency = latency_summary(record)
+    if latency is not None:  # runs before workload L have none
+        parts.append(_latency(record, latency))
+    parts += [_costs(record, summary), _targets(record, summary, latency), _sweep(record)]
     if notes:
         parts.append("### Reading this run (by hand)\n\n" + notes.strip() + "\n")
     return "\n".join(parts)
@@ -39,7 +46,10 @@ def is_demo(record: Json) -> bool:
 def _header(record: Json, source: Path) -> str:
     model = record["model"]
     limit = record["args"].get("limit") or {}
-    capped = ", ".join(f"{name} to its first {count} items" for name, count in limit.items())
+    capped = ", ".join(
+        f"{name} to {count} calls" if name == LATENCY else f"{name} to its first {count} items"
+        for name, count in limit.items()
+    )
     smoke = (
         f"\n**Capped run** (`--limit`): {capped}, because the full workloads do not fit the time "
         "this machine had; every contender ran on the same capped items.\n"
@@ -164,6 +174,47 @@ def _workload_table(record: Json, name: str, rows: dict[str, Json]) -> str:
     return f"### Workload {name}\n\n{head}{body}"
 
 
+def _latency(record: Json, latency: Json) -> str:
+    """Workload L: a fresh `rajudge score --prompt`, cold and warm, against its floor, and a
+    shell loop of such calls against one batch run."""
+    if not latency["rounds"]:
+        return (
+            f"### One-shot latency\n\nWorkload L failed in each of its {latency['failed']} "
+            "round(s); the errors are in the JSON.\n"
+        )
+    calls, sample = latency["calls"], latency["sample"]
+    seed, principle = record[LATENCY_KEY]["seed"], record[LATENCY_KEY]["principle"]
+    failed = f" ({latency['failed']} failed)" if latency["failed"] else ""
+    head = (
+        "| rounds | cold s | warm s | floor s | own tokens | warm / floor | cold / warm "
+        f"| {calls}-call loop s | one batch s | loop / batch |\n" + "|---" * 10 + "|\n"
+    )
+    row = (
+        f"| {latency['rounds']}{failed} | {_num(latency.get('cold_median_s'), 2)} "
+        f"| {_num(latency['warm_median_s'], 2)} | {_num(latency.get('floor_median_s'), 2)} "
+        f"| {_num(latency['own_tokens_median'], 0)} | {_times(latency, 'warm_over_floor')} "
+        f"| {_times(latency, 'cold_over_warm')} | {_num(latency['loop_s'])} "
+        f"| {_num(latency['batch_s'])} | {_times(latency, 'loop_over_batch')} |\n"
+    )
+    return f"""### One-shot latency
+
+Workload L: `rajudge score --prompt` in a fresh process, every process alone, one after the
+other. Each call judges a different seeded LLMBar pair (`llmbar.jsonl`, seed {seed}) under the
+library principle `{principle}` with `--rationale-tokens 0`, so the result cache
+answers none of them; a first call on one more pair saves the prefix states (chat template +
+instructions, then the principle). **Warm**: {calls} calls in that cache folder, the states
+restored, one after the other as a shell loop runs them; their sum is the **loop**. **Batch**:
+one `rajudge score FILE` of the same {calls} items (warm states, result cache emptied).
+**Cold**: the first {sample} calls again, each in an empty cache folder (the whole prompt
+computed). **Floor**: for those {sample} calls, a fresh Python process that loads the model
+with llama-cpp-python and evaluates the call's own prompt tokens (the warm call's prompt tokens
+minus those it restored), nothing more: what any fresh process pays at least. Seconds and own
+tokens are medians over a round's calls; warm / floor and cold / warm are medians of per-call
+ratios over the first {sample} calls; each column is the median over rounds.
+
+{head}{row}"""
+
+
 def _costs(record: Json, summary: dict[str, dict[str, Json]]) -> str:
     """What a prompt token and a generated token cost, from the floor rows of each workload."""
     body = ""
@@ -196,7 +247,7 @@ def _per_token(per_second: float | None) -> str:
     return "-" if not per_second else f"{1000 / per_second:.1f}"
 
 
-def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
+def _targets(record: Json, summary: dict[str, dict[str, Json]], latency: Json | None) -> str:
     lines = []
     a = summary.get("A", {})
     for key, measure, target, what in TARGETS:
@@ -215,9 +266,9 @@ def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
             continue
         if measure == "speedup":
             verdict = "met" if value >= target else f"missed: {value / target:.0%} of the target"
+            lines.append(f"- {what}: **{value:.2f}x**, {verdict}")
         else:
-            verdict = "met" if value <= target else f"missed by {value / target - 1:.0%}"
-        lines.append(f"- {what}: **{value:.2f}x**, {verdict}")
+            lines.append(_at_most(what, value, target))
     for key, which in (("rajudge", "at its defaults"), ("rajudge-scores", "scores only")):
         faster = a.get(key, {}).get("vs_tight")
         if faster is not None:
@@ -238,7 +289,19 @@ def _targets(record: Json, summary: dict[str, dict[str, Json]]) -> str:
             "(which evaluates only unique tokens)"
             + (f", the naive tight loop's {naive:.2f}x" if naive else "")
         )
-    return "### Targets (workload A)\n\n" + "\n".join(lines) + "\n"
+    if latency is not None:
+        for measure, target, what in LATENCY_TARGETS:
+            named = "L, " + what.format(calls=latency["calls"])
+            lines.append(_at_most(named, latency.get(measure), target))
+    return "### Targets (workload A unless named)\n\n" + "\n".join(lines) + "\n"
+
+
+def _at_most(what: str, value: float | None, target: float) -> str:
+    """A target line for a ratio that should stay at or under `target`."""
+    if value is None:
+        return f"- {what}: not measured"
+    verdict = "met" if value <= target else f"missed by {value / target - 1:.0%}"
+    return f"- {what}: **{value:.2f}x**, {verdict}"
 
 
 def _sweep(record: Json) -> str:

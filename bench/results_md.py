@@ -85,6 +85,12 @@ loading is timed apart from judging; judgments/s counts judging time only.
   rationale there), timed apart from the prefill. "time x floor+rationale" = a row's time per
   judgment over this floor's: the floor rajudge's defaults are held to. Its decoded tokens per
   second are what a generated token costs.
+- **one-shot latency (workload L)**: not a contender but a workload of its own, in every round
+  (bench/latency.py): fresh `rajudge score --prompt` processes, one LLMBar pair each, timed
+  from start to exit, warm (the prefix states an earlier call saved, restored) and cold (an
+  empty cache folder), against the floor of a fresh process (llama-cpp-python loading the
+  model and evaluating the call's own prompt tokens); and the warm calls as a shell loop
+  against one `rajudge score FILE` of the same items. Its section says how each is measured.
 - **x naive tight**: a row's judgments/s over the naive tight loop's in the same round; every
   speedup of rajudge in this file and the README is quoted against that loop.
 """

@@ -10,6 +10,7 @@ second) and `decode_tps` (tokens generated per second, one llama.cpp pass each).
 A run stopped at its time limit had not finished the judgment it was on, so its rate is only
 bounded from above (`rate_below`) and its ratios from below (`speedup_above`,
 `vs_floor_above`); over rounds the weakest bound is kept, not a median.
+Workload L (one-shot latency) has its own numbers: `latency_summary`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from statistics import median
 from bench.jobs import Json
 
 RAJUDGE, FLOOR, FLOOR_RATIONALE, TIGHT = "rajudge", "floor", "floor-rationale", "naive-tight"
+LATENCY, ONE_SHOT = "L", "one-shot"  # workload L's only row: rounds[n]["L"]["one-shot"]
+LATENCY_KEY = "latency"  # the record's description of workload L (bench.latency.describe)
 _MEASURES = (
     "load_seconds",
     "judge_seconds",
@@ -127,3 +130,38 @@ def sweep_medians(record: Json) -> dict[int, Json]:
                 entry["tokens_per_second"].append(run["tokens_per_second"])
                 entry["seconds"].append(run["judge_seconds"])
     return {b: {k: median(v) for k, v in e.items()} for b, e in sorted(found.items())}
+
+
+def latency_round(run: Json) -> Json:
+    """One round of workload L: medians over its calls, and its ratios taken call by call
+    (cold and floor exist for the first `sample` calls only, so each pairs with its own warm)."""
+    warm, cold, floor = run["warm_s"], run["cold_s"], run["floor_s"]
+    found = {
+        "warm_median_s": median(warm),
+        "own_tokens_median": median(run["own_tokens"]),
+        "loop_s": run["loop_s"],
+        "batch_s": run["batch_s"],
+        "loop_over_batch": run["loop_s"] / run["batch_s"],
+    }
+    if cold:
+        found["cold_median_s"] = median(cold)
+        found["floor_median_s"] = median(floor)
+        found["warm_over_floor"] = median(w / f for w, f in zip(warm, floor, strict=False))
+        found["cold_over_warm"] = median(c / w for c, w in zip(cold, warm, strict=False))
+    return found
+
+
+def latency_summary(record: Json) -> Json | None:
+    """Workload L's medians over rounds of `latency_round`; None for a run without L."""
+    runs = [
+        this_round[LATENCY][ONE_SHOT] for this_round in record["rounds"] if LATENCY in this_round
+    ]
+    if not runs:
+        return None
+    done = [run for run in runs if "error" not in run]
+    found: Json = {"rounds": len(done), "failed": len(runs) - len(done)}
+    found |= {key: record[LATENCY_KEY][key] for key in ("calls", "sample")}  # every round's
+    per_round = [latency_round(run) for run in done]
+    for measure in dict.fromkeys(key for numbers in per_round for key in numbers):
+        found[measure] = median(n[measure] for n in per_round if measure in n)
+    return found

@@ -17,7 +17,7 @@ from bench.jobs import Json, judgments, write_json
 from bench.naive import answer_schema, scores_every_response
 from bench.prompts import common_prefix, trie_size
 from bench.spawn import _stopped, _wait
-from bench.summary import summarize
+from bench.summary import latency_summary, summarize
 from rajudge.config import load_config
 from rajudge.models.catalog import demo_model_path, resolve_model
 
@@ -244,6 +244,64 @@ def _record(model: str, started: str, *, demo: bool, finished: bool = True) -> J
         "sweep": [],
     }
     return {**record, "finished_utc": started} if finished else record
+
+
+def _one_shot(warm: list[float], cold: list[float], floor: list[float], batch: float) -> Json:
+    own = [100 * (i + 1) for i in range(len(warm))]
+    times = {"warm_s": warm, "cold_s": cold, "floor_s": floor, "own_tokens": own}
+    return {**times, "calls": len(warm), "sample": len(cold), "loop_s": sum(warm), "batch_s": batch}
+
+
+def _with_latency(record: Json) -> Json:
+    """`record` with workload L: two rounds measured, a third failed."""
+    runs = [
+        _one_shot([2.0, 3.0, 9.0], [4.0, 3.0], [1.0, 2.0], batch=7.0),  # loop 14 s
+        _one_shot([1.0, 1.0, 2.0], [2.0, 2.0], [1.0, 0.5], batch=4.0),  # loop 4 s
+        {"error": "['python', '-m', 'rajudge', 'score'] failed (1): boom"},
+    ]
+    rounds = [{**record["rounds"][0], "L": {"one-shot": run}} for run in runs]
+    described = {"principle": "follows-instructions", "seed": 0, "calls": 3, "sample": 2}
+    return {**record, "rounds": rounds, "latency": described}
+
+
+def test_one_shot_ratios_are_per_call_within_a_round_then_medians_over_rounds() -> None:
+    latency = latency_summary(_with_latency(_record("demo.gguf", "x", demo=True)))
+    assert latency is not None
+    assert latency["rounds"] == 2 and latency["failed"] == 1 and latency["calls"] == 3
+    # round 1: warm / floor per call 2.0, 1.5 -> 1.75 (not 3.0 / 1.5 of the medians); round 2:
+    # 1.0, 2.0 -> 1.5; cold / warm: 2.0, 1.0 -> 1.5 and 2.0, 2.0 -> 2.0; only sampled calls pair
+    assert latency["warm_over_floor"] == 1.625 and latency["cold_over_warm"] == 1.75
+    assert latency["warm_median_s"] == 2.0 and latency["cold_median_s"] == 2.75
+    assert latency["floor_median_s"] == 1.125 and latency["own_tokens_median"] == 200
+    assert latency["loop_s"] == 9.0 and latency["batch_s"] == 5.5
+    assert latency["loop_over_batch"] == (2.0 + 1.0) / 2
+    assert latency_summary(_record("demo.gguf", "x", demo=True)) is None  # runs before L
+
+
+def test_one_shot_latency_has_its_section_and_targets_only_where_measured(
+    tmp_path: Path,
+) -> None:
+    write_json(tmp_path / "20261201T000000Z.json", _record("old.gguf", "1", demo=False))
+    latest = _with_latency(_record("demo.gguf", "2", demo=True))
+    write_json(tmp_path / "20261202T000000Z.json", latest)
+    text = results_md.markdown(tmp_path)
+    old = text.index("## old.gguf")
+    assert text.count("### One-shot latency") == 1 and text.index("### One-shot latency") < old
+    assert "| 2 (1 failed) | 2.75 | 2.00 | 1.12 | 200 | 1.62x | 1.75x | 9.0 | 5.5 | 1.50x |" in text
+    assert "- L, warm one-shot within 1.25x of the floor: **1.62x**, missed by 30%" in text
+    assert "- L, 3-call shell loop within 2x of one batch run: **1.50x**, met" in text
+    assert "- L, " not in text[old:]
+    failed = {**latest, "rounds": latest["rounds"][2:]}
+    write_json(tmp_path / "20261202T000000Z.json", failed)
+    text = results_md.markdown(tmp_path)
+    assert "Workload L failed in each of its 1 round(s)" in text
+    assert "- L, warm one-shot within 1.25x of the floor: not measured" in text
+
+
+def test_workload_l_runs_by_default_and_limit_caps_its_calls() -> None:
+    assert parse([]).workloads == ["A", "B", "C", "L"]
+    assert parse(["--limit", "2"]).limit["L"] == 2
+    assert parse(["--limit", "A=3,L=1"]).limit == {"A": 3, "L": 1}
 
 
 def test_each_model_keeps_its_own_section_from_its_latest_finished_run(tmp_path: Path) -> None:
