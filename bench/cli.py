@@ -32,7 +32,7 @@ REFERENCE_ROWS = (  # key, label, generate() overrides of the package's default 
     ("reference", "reference (defaults)", {}),
     ("reference-512", "reference (max_new_tokens=512)", {"max_new_tokens": 512}),
 )
-BATCHED = 8  # judgments per llama.cpp pass in the batched row, to show what batching buys here
+ONE_AT_A_TIME = 1  # the row against the defaults' batching: what batching buys here
 VENV_PYTHON = Path(sys.executable)
 
 
@@ -132,10 +132,10 @@ def rows(contenders: list[str], reference_items: tuple[int, int]) -> list[Row]:
         found.append(Row("naive", "naive", "naive (loose: full schema, default sampling)"))
     if "rajudge" in contenders:
         found.append(Row("rajudge", "rajudge", f"rajudge (defaults, parallel={parallel})"))
-        if parallel != BATCHED:  # where generation is heaviest: the fast rationale, reasoning
-            batched = {"parallel": BATCHED}
-            label = f"rajudge (parallel={BATCHED})"
-            found.append(Row("rajudge-batched", "rajudge", label, batched, ("A", "C")))
+        if parallel != ONE_AT_A_TIME:  # where generation is heaviest: the rationale, reasoning
+            alone = {"parallel": ONE_AT_A_TIME}
+            label = f"rajudge (parallel={ONE_AT_A_TIME})"
+            found.append(Row("rajudge-one", "rajudge", label, alone, ("A", "C")))
         # the scores come before the rationale and do not depend on it: what the scoring costs
         label = "rajudge (--rationale-tokens 0)"
         found.append(Row("rajudge-scores", "rajudge", label, {"rationale_tokens": 0}, ("A",)))

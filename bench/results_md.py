@@ -69,8 +69,9 @@ loading is timed apart from judging; judgments/s counts judging time only.
   refuses; the share that parses once those are let through is shown in brackets).
 - **rajudge**: in process, `LlamaBackend` + `rajudge.run.judge_items` consumed fully (the code
   path of `rajudge score`, no result cache), `EngineSettings(threads=2, mode, reasoning_budget)`
-  with every other setting at its default; on A and C (the most generation per judgment) again
-  with `parallel=8` (eight judgments per llama.cpp pass, each in its own KV stream), and on A
+  with every other setting at its default (`parallel=4`: four judgments per llama.cpp pass,
+  each in its own KV stream); on A and C (the most generation per judgment) again with
+  `parallel=1` (one judgment at a time, the default before issue 27: what batching buys), and on A
   with `rationale_tokens=0`: the scores are decoded before the rationale and do not depend on
   it, so that row is what the scoring alone costs. Valid = every item gave an `ItemResult`
   with every response scored.

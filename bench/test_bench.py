@@ -125,7 +125,7 @@ def test_rows_run_in_order_each_on_its_workloads() -> None:
         ("naive-tight", None),
         ("naive", None),
         ("rajudge", None),
-        ("rajudge-batched", None),
+        ("rajudge-one", None),
         ("rajudge-scores", None),
         ("floor", None),
         ("floor-rationale", None),
@@ -137,7 +137,7 @@ def test_rows_run_in_order_each_on_its_workloads() -> None:
         "naive-tight",
         "naive",
         "rajudge",
-        "rajudge-batched",
+        "rajudge-one",
         "floor",
         "floor-rationale",
     ]

@@ -50,8 +50,8 @@ class EngineSettings:
     temperature: float = 0.0  # for free text only (reasoning, rationale); scores use argmax
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
-    parallel: int = 1  # judgments decoded together in one batch, each in its own KV stream;
-    # 1 by default: its gain depends on the CPU, its memory grows with it (bench/RESULTS.md)
+    parallel: int = 4  # judgments decoded together in one batch, each in its own KV stream:
+    # a CPU pass of a few tokens costs little more than a pass of one (bench/RESULTS.md)
     permutations: int = 1  # presentation orders averaged into each verdict (scoring.combine)
 
 

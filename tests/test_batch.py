@@ -32,7 +32,7 @@ ITEMS = [
 
 
 def interrupt_at(count: int) -> FakeBackend:
-    """A backend whose `count`-th job is met by Ctrl-C."""
+    """A backend judging one job at a time whose `count`-th job is met by Ctrl-C."""
     seen: list[Job] = []
 
     def press(job: Job) -> None:
@@ -40,7 +40,7 @@ def interrupt_at(count: int) -> FakeBackend:
         if len(seen) == count:
             raise KeyboardInterrupt
 
-    return FakeBackend(before_job=press)
+    return FakeBackend(EngineSettings(parallel=1), before_job=press)
 
 
 def report(errors: list[str]) -> Callable[[InputError], None]:

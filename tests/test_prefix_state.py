@@ -150,10 +150,17 @@ def test_a_file_names_its_engine_and_tokens(store: PrefixStates) -> None:
     assert store.load("engine A", [5, 6]) is None  # made for other tokens
 
 
-def test_other_context_settings_make_another_state(demo_model: Path, store: PrefixStates) -> None:
-    judged(demo_model, store)
+@pytest.mark.parametrize("change", [{"batch": 256}, {"parallel": 1}])
+def test_other_context_settings_make_another_state(
+    demo_model: Path, store: PrefixStates, change: dict[str, int]
+) -> None:
+    """Another n_batch may compute other numbers; llama.cpp refuses a state made with another
+    number of KV streams (--parallel): each gets states of its own, never a refused one."""
+    cold = judged(demo_model, store)
     other = PrefixStates(store.folder, store.cap)
-    judged(demo_model, other, dataclasses.replace(SETTINGS, batch=256))
+    assert verdicts(judged(demo_model, other, dataclasses.replace(SETTINGS, **change))) == verdicts(
+        cold
+    )
     assert (other.loaded, other.saved) == (0, 2)
     assert len(state_files(store.folder)) == 4
 

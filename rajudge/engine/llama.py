@@ -25,6 +25,7 @@ from rajudge.engine.load_log import load_failure, load_log
 from rajudge.engine.prefix_state import PrefixStates, debug
 from rajudge.engine.prompt_tokens import PromptTokenizer
 from rajudge.engine.sequences import Sequences, common_length
+from rajudge.engine.state_key import engine_key, stream_key
 from rajudge.errors import (
     BackendError,
     ContextOverflowError,
@@ -36,34 +37,11 @@ from rajudge.judging.protocol import judge_messages, masked_order, user_message_
 from rajudge.judging.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
 from rajudge.models.gguf import read_metadata
 from rajudge.records import Item, Judgment, Principle, Timings
-from rajudge.run.cache import digest, model_identity
 from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, default_threads
 
 _RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
-_STATE_KEY_FORMAT = 1  # bump when what a saved prefix state means changes
-# Context settings that can change the numbers a prefix leaves in the KV cache (with the model
-# file, the llama.cpp build, the context size and the GPU layers: _state_key)
-_KV_PARAMS = (
-    "n_batch",
-    "n_ubatch",
-    "type_k",
-    "type_v",
-    "flash_attn_type",
-    "offload_kqv",
-    "op_offload",
-    "swa_full",
-    "attention_type",
-    "rope_scaling_type",
-    "rope_freq_base",
-    "rope_freq_scale",
-    "yarn_ext_factor",
-    "yarn_attn_factor",
-    "yarn_beta_fast",
-    "yarn_beta_slow",
-    "yarn_orig_ctx",
-)
 
 
 @dataclass
@@ -144,7 +122,10 @@ class LlamaBackend(Backend):
         self._starts: dict[tuple[str, bool], list[int]] = {}
         recurrent = self._llm._is_recurrent or self._llm._is_hybrid
         self.states = None if recurrent else states  # a recurrent state is not a KV prefix
-        self._state_key = self._key_of_states(path) if self.states is not None else ""
+        # the context settings as _sequences set them
+        params, gpu = self._llm.context_params, settings.n_gpu_layers
+        key = engine_key(llama_cpp, path, params, n_ctx, gpu) if self.states else ""
+        self._state_key = stream_key(key, self._count)  # llama.cpp checks the stream count
         try:
             template = self._llm.metadata.get("tokenizer.chat_template")
             if not template:
@@ -267,9 +248,8 @@ class LlamaBackend(Backend):
             else self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
         )
         size = min(max(256, 1 << (cells - 1).bit_length()), self.n_ctx)
-        return Sequences(
-            self._llama_cpp, self._llm._model, params, self._count, size, self._n_vocab
-        )
+        count = self._count
+        return Sequences(self._llama_cpp, self._llm._model, params, count, size, self._n_vocab)
 
     def _finish(
         self, batch: Sequence[tuple[int, _Work]], outcomes: list[Judgment | InputError | None]
@@ -403,25 +383,6 @@ class LlamaBackend(Backend):
         """Keep the trunk's state, which holds just `prefix`, in the state store."""
         if self.states is not None:
             self.states.save(self._state_key, prefix, self._seqs.trunk_state())
-
-    def _key_of_states(self, path: Path) -> str:
-        """What a saved prefix state depends on besides its tokens: the model file, the
-        llama.cpp build (version and the CPU features and backends it was built with), the
-        context size, the GPU layers and the context settings that can change the numbers."""
-        llama_cpp = self._llama_cpp
-        params = self._llm.context_params  # as _sequences set them
-        return digest(
-            [
-                _STATE_KEY_FORMAT,
-                model_identity(path),
-                llama_cpp.__version__,
-                llama_cpp.llama_print_system_info().decode("utf-8", "replace"),
-                bool(llama_cpp.llama_supports_gpu_offload()),
-                self.n_ctx,
-                self.settings.n_gpu_layers,
-                {name: getattr(params, name) for name in _KV_PARAMS if hasattr(params, name)},
-            ]
-        )
 
     def _check_room(self) -> None:
         """Fail before judging when the judge's instructions alone overflow the context."""
