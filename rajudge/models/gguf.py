@@ -7,6 +7,7 @@ at the front of a multi-GB file, and only that part is read.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import struct
@@ -120,18 +121,28 @@ def tensor_type(type_id: int) -> tuple[str, int, int] | None:
 
 
 def read_metadata(path: str | Path) -> GGUFInfo:
-    """Parse the header of the GGUF file at `path`; any problem is one ModelError line."""
+    """Parse the header of the GGUF file at `path`; any problem is one ModelError line.
+
+    An unchanged file is parsed once per process: choosing a model and loading it both read it,
+    and walking a large vocabulary takes a tenth of a second that a one-shot call would pay twice.
+    """
     path = Path(path)
     try:
         if path.is_dir():
             raise ModelError(f"{path} is a directory, not a GGUF file")
-        with io.BufferedReader(io.FileIO(path), buffer_size=_BUFFER) as f:
-            size = path.stat().st_size
-            return _parse(_Reader(f, path, size))
+        stat = path.stat()
+        return _parsed(path, path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     except FileNotFoundError:
         raise ModelError(f"{path} does not exist") from None
     except OSError as exc:
         raise ModelError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, resolved: Path, size: int, mtime_ns: int, inode: int) -> GGUFInfo:
+    """The parse of one version of a file (`resolved` and the rest of the key: which one)."""
+    with io.BufferedReader(io.FileIO(path), buffer_size=_BUFFER) as f:
+        return _parse(_Reader(f, path, size))
 
 
 class _Reader:
