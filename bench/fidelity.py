@@ -8,7 +8,10 @@ and the same llama.cpp build:
   chat template), the answer read by the package's own `parse_rewardanything_output`. In
   reasoning mode the free generation starts inside an open `<think>` block, as rajudge's does,
   and may think for the budget plus room for the answer.
-- rajudge: `LlamaBackend.judge` with the same presentation order, at its defaults for the mode.
+- rajudge: `LlamaBackend.judge` with the same presentation order, at its defaults for the mode,
+  each judgment by a fresh engine on one prefix-state store (as a new `rajudge score` process
+  judges): from the second judgment on, the template and instructions are restored from a saved
+  state, and in each pair's second order the principle too.
 
 The pairs are a seeded sample of the shared datasets (read in place). Everything measured goes
 to bench/results/fidelity-<utc>.json; bench/FIDELITY.md is rendered from it
@@ -36,6 +39,7 @@ from rajudge import EngineSettings, Item
 from rajudge.config import load_config
 from rajudge.engine.base import judge_one
 from rajudge.engine.llama import LlamaBackend
+from rajudge.engine.prefix_state import DEFAULT_CAP_MB, PrefixStates
 from rajudge.judging.protocol import judge_messages, masked_name
 from rajudge.models.catalog import resolve_model
 from rajudge.read import read_items
@@ -135,21 +139,21 @@ def run_mode(
         ]
         ref_messages = reference_call("messages", {"judgments": framing}, folder)
         settings = EngineSettings(mode=mode, threads=threads, ctx=CTX, reasoning_budget=budget)  # type: ignore[arg-type]
-        backend = LlamaBackend(model, settings)
+        states = PrefixStates(folder / "states", DEFAULT_CAP_MB << 20)
         llm, formatter = reference_engine(model, threads)
         rows = []
         try:
             for n, (case, messages) in enumerate(zip(cases, ref_messages, strict=True), 1):
-                rows.append(
-                    _judge_case(
-                        case, messages, mode, budget, backend, llm, formatter, cold_reference
+                with LlamaBackend(model, settings, states=states) as backend:
+                    rows.append(
+                        _judge_case(
+                            case, messages, mode, budget, backend, llm, formatter, cold_reference
+                        )
                     )
-                )
                 took = rows[-1]["reference"]["seconds"], rows[-1]["rajudge"]["seconds"]
                 print(f"bench: {mode} {n}/{len(cases)} ({took[0]:.1f} s, {took[1]:.1f} s)")
         finally:
             llm.close()
-            backend.close()
         answers = [r[key] for r in rows for key in ANSWERS if key in r]
         parsed = reference_call("parse", {"outputs": [a["parsed_text"] for a in answers]}, folder)
     for answer, scores in zip(answers, parsed, strict=True):
@@ -191,6 +195,7 @@ def _judge_case(
             "distributions": {r.name: list(r.distribution) for r in judgment.responses},
             "thinking": judgment.rationale if thinking else "",
             "generated_tokens": judgment.timings.generated_tokens,
+            "restored_tokens": judgment.timings.reused_tokens,  # a fresh engine: from the store
             "seconds": our_seconds,
         },
     }

@@ -84,6 +84,7 @@ def summarize(rows: list[Json]) -> Json:
         "reference_ties": len(parsed) - len(decided),
         "reference_median_s": statistics.median(ref_times),
         "rajudge_median_s": statistics.median(our_times),
+        "restored": sum(r["rajudge"].get("restored_tokens", 0) > 0 for r in rows),
         "reference_total_s": sum(ref_times),
         "rajudge_total_s": sum(our_times),
         "reference_generated": sum(r["reference"]["generated_tokens"] for r in rows),
@@ -309,6 +310,10 @@ _ROWS = (
     ("identical prompt tokens", lambda s: _share(s["same_prompt_tokens"], s["judgments"])),
     ("reference: every response parsed", lambda s: _share(s["reference_parsed"], s["judgments"])),
     ("rajudge: every response scored", lambda s: _share(s["judgments"], s["judgments"])),
+    (
+        "rajudge: prompt prefix restored from a saved state",
+        lambda s: _share(s["restored"], s["judgments"]),
+    ),
     ("free generation closed its thinking", lambda s: _share(s["thinking_closed"], s["judgments"])),
     (
         "free answer starts with the score JSON",
