@@ -20,8 +20,9 @@ from fake_backend import FakeBackend
 from rajudge import Judge
 from rajudge.engine.base import Job
 from rajudge.errors import InputError
+from rajudge.interrupts import interrupts_held
 from rajudge.records import Item, Principle
-from rajudge.run.core import Tally, interrupts_held, score_file
+from rajudge.run.core import Tally, score_file
 from rajudge.settings import EngineSettings
 
 CONCISE = Principle(name="concise", text="Prefer the shortest response that fully answers.")

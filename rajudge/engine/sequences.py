@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from rajudge.interrupts import interrupts_held
+
 _TRUNK = 0
 
 
@@ -41,7 +43,8 @@ class Sequences:
         params.n_seq_max = count + 1
         params.kv_unified = False  # a stream per sequence: see the module docstring
         params.n_ctx = cells * (count + 1)
-        self._context = LlamaContext(model=model, params=params, verbose=False)
+        with interrupts_held():  # llama.cpp logs through Python: see rajudge.interrupts
+            self._context = LlamaContext(model=model, params=params, verbose=False)
         self._llama_cpp = llama_cpp
         self._ctx = self._context.ctx
         self._memory = llama_cpp.llama_get_memory(self._ctx)
@@ -120,7 +123,8 @@ class Sequences:
         self._llama_cpp.llama_memory_seq_rm(self._memory, _TRUNK, 0, -1)
         self._tokens[_TRUNK] = []
         source = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-        read = self._llama_cpp.llama_state_seq_set_data(self._ctx, source, len(state), _TRUNK)
+        with interrupts_held():
+            read = self._llama_cpp.llama_state_seq_set_data(self._ctx, source, len(state), _TRUNK)
         last = self._llama_cpp.llama_memory_seq_pos_max(self._memory, _TRUNK)
         if read != len(state) or last != len(tokens) - 1:
             self._llama_cpp.llama_memory_seq_rm(self._memory, _TRUNK, 0, -1)
@@ -176,7 +180,8 @@ class Sequences:
             batch.n_seq_id[i] = 1
             batch.seq_id[i][0] = seq
             batch.logits[i] = wanted
-        status = self._llama_cpp.llama_decode(self._ctx, batch)
+        with interrupts_held():
+            status = self._llama_cpp.llama_decode(self._ctx, batch)
         if status != 0:
             raise RuntimeError(f"llama_decode returned {status}")
         results = {}

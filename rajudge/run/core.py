@@ -9,17 +9,15 @@ with what is done, ready to be continued).
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
+from rajudge.interrupts import interrupts_held
 from rajudge.output.files import Earlier, ResultWriter, open_writer, output_format, read_earlier
 from rajudge.records import Item, ItemResult, Principle
 from rajudge.run.cache import Fingerprint, ResultCache
@@ -138,22 +136,3 @@ def score_file(
         with interrupts_held():
             stack.close()  # a JSON file is put in place here
     return tally, resumed
-
-
-@contextmanager
-def interrupts_held() -> Iterator[None]:
-    """Ctrl-C waits for the end of the block, so a result is never half written.
-
-    Only the main thread receives signals; elsewhere the block just runs.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[tuple[int, FrameType | None]] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append((signum, frame)))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught and callable(previous):
-        previous(*caught[0])
