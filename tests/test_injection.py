@@ -348,7 +348,7 @@ def test_demo_model_prompt_has_control_tokens_only_where_chatml_puts_them(
     expected = [_one_token(backend._llm, t) for t in CHATML]
     for text, each in ((principle, item), ("fair", benign(item))):
         system, user = (m["content"] for m in judge_messages(text, each, list(each.responses)))
-        tokens = backend._prompt_tokens(system, user, thinking)
+        tokens = backend._tokens.prompt(system, user, thinking=thinking)
         assert specials(tokens, demo_specials) == expected
 
 

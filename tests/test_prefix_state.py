@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import warnings
@@ -18,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from cli_process import run_rajudge
 
 from rajudge import Judge
 from rajudge.config import load_config
@@ -85,9 +85,10 @@ def test_a_restored_state_judges_exactly_as_a_cold_start(
 def test_a_new_principle_restores_the_instructions_and_computes_only_itself(
     demo_model: Path, store: PrefixStates
 ) -> None:
-    judged(demo_model, store)
+    alone = dataclasses.replace(SETTINGS, parallel=1)  # both in the trunk: one stream count
+    judged(demo_model, store, alone)
     other = Principle(name="short", text="Prefer the shortest response.")
-    engine = LlamaBackend(demo_model, SETTINGS, states=store)
+    engine = LlamaBackend(demo_model, alone, states=store)
     try:
         (outcome,) = engine.judge_jobs([Job(ITEMS[0], other)])
     finally:
@@ -280,17 +281,7 @@ def run_cli(tmp_path: Path) -> RunCli:
     """`python -m rajudge ARGS` with this test's isolated folders (the autouse fixture's)."""
 
     def invoke(*args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "COLUMNS": "200"}
-        if debug:
-            env["RAJUDGE_DEBUG"] = "1"
-        return subprocess.run(
-            [sys.executable, "-m", "rajudge", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=300,
-        )
+        return run_rajudge(*args, cwd=tmp_path, env={"RAJUDGE_DEBUG": "1"} if debug else None)
 
     return invoke
 

@@ -56,5 +56,6 @@ def engine_key(
 
 
 def stream_key(engine: str, streams: int) -> str:
-    """The key of a state made in a context of `streams` KV streams under `engine`."""
+    """The key of a state made under `engine` in a context with `streams` judgment streams
+    beside the trunk (0 where judgments run one at a time in the trunk itself)."""
     return digest([engine, streams])
