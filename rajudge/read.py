@@ -1,5 +1,7 @@
 """JSON Lines in: turn each line into items to judge, or into an error naming its line.
 
+rajudge.jsonl reads the lines; this module knows the shapes an item may take.
+
 A bad line never stops the others: it becomes one InputError ("file:line: what is wrong") and
 is skipped. Blank lines are ignored. Each line is one of three shapes, detected per line:
 
@@ -32,18 +34,13 @@ A text prompt followed by shared chat history counts as the first user message.
 
 from __future__ import annotations
 
-import codecs
-import sys
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import orjson
-
-from rajudge.errors import InputError, UsageError, shown
+from rajudge.errors import InputError, shown
+from rajudge.jsonl import JsonObject, LineError, input_lines, kind, load_line
 from rajudge.records import Item, Principle
 
-_Obj = dict[str, object]
 _SHAPE_KEYS = {"grouped": ("responses",), "flat": ("response",), "pair": ("chosen", "rejected")}
 _TEXT_KEYS = ("text", "response", "content")
 _NAME_KEYS = ("name", "model")
@@ -56,10 +53,6 @@ class ReadResult:
 
     items: list[Item]
     errors: list[InputError]
-
-
-class _Invalid(Exception):
-    """A problem with the current line; the caller adds where it is."""
 
 
 @dataclass
@@ -90,7 +83,7 @@ class _Reader:
     def read(self, raw: bytes, number: int) -> None:
         where = f"{self.source}:{number}"
         try:
-            obj = _load(raw, first=number == 1)
+            obj = load_line(raw, first=number == 1)
             if obj is None:
                 return
             shape = _shape(obj)
@@ -107,10 +100,10 @@ class _Reader:
             item_id = _id(obj, "id") or f"line-{number}"
             self._claim(item_id, number)
             self.slots.append(Item(item_id, prompt, responses, _principle(principle), where))
-        except _Invalid as exc:
+        except LineError as exc:
             self.errors.append(InputError(where, str(exc)))
 
-    def _add_flat(self, obj: _Obj, prompt: str, principle: str | None, number: int) -> None:
+    def _add_flat(self, obj: JsonObject, prompt: str, principle: str | None, number: int) -> None:
         text = _text(obj["response"], "'response'")
         name = _name(obj)
         prompt_id = _id(obj, "prompt_id")
@@ -123,19 +116,19 @@ class _Reader:
             self.slots.append(group)
         elif (group.prompt, group.principle) != (prompt, principle):
             what = "prompt" if group.prompt != prompt else "principle"
-            raise _Invalid(
+            raise LineError(
                 f"{what} differs from line {group.line}, which has the same prompt_id "
                 f"{shown(group.id)}"
             )
         name = name or f"response-{len(group.responses) + 1}"
         if name in group.responses:
-            raise _Invalid(f"duplicate response name {shown(name)} in item {shown(group.id)}")
+            raise LineError(f"duplicate response name {shown(name)} in item {shown(group.id)}")
         group.responses[name] = text
 
     def _claim(self, item_id: str, number: int) -> None:
         first = self.id_lines.setdefault(item_id, number)
         if first != number:
-            raise _Invalid(f"duplicate id {shown(item_id)} (first on line {first})")
+            raise LineError(f"duplicate id {shown(item_id)} (first on line {first})")
 
     def result(self) -> ReadResult:
         items = [s.item(self.source) if isinstance(s, _FlatGroup) else s for s in self.slots]
@@ -156,78 +149,25 @@ def read_items(path: str) -> ReadResult:
         return parse_lines(lines, source)
 
 
-def json_objects(lines: Iterable[bytes], source: str) -> Iterator[tuple[str, _Obj | InputError]]:
-    """Each non-blank line's "source:line" with its JSON object, or the error that says why it
-    is not one (bad UTF-8, bad JSON, not an object): for readers of other JSON Lines files."""
-    for number, raw in enumerate(lines, start=1):
-        where = f"{source}:{number}"
-        try:
-            obj = _load(raw, first=number == 1)
-        except _Invalid as exc:
-            yield where, InputError(where, str(exc))
-            continue
-        if obj is not None:
-            yield where, obj
-
-
-@contextmanager
-def input_lines(path: str) -> Iterator[tuple[Iterable[bytes], str]]:
-    """The lines of a file, or of standard input for "-", and the name messages give them; a
-    file that cannot be read is a usage error."""
-    if path == "-":
-        yield sys.stdin.buffer, "<stdin>"
-        return
-    try:
-        with open(path, "rb") as lines:
-            yield lines, path
-    except FileNotFoundError:
-        raise UsageError(f"input file not found: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"input is a directory, not a JSON Lines file: {path}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot read input file {path}: {exc.strerror or exc}") from None
-
-
-def _load(raw: bytes, first: bool) -> _Obj | None:
-    """The line's JSON object, or None for a blank line."""
-    if first:
-        raw = raw.removeprefix(codecs.BOM_UTF8)  # editors on Windows start files with one
-    if not raw.strip():
-        return None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Invalid(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at position {exc.start + 1})"
-        ) from None
-    try:
-        obj = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        raise _Invalid(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(obj, dict):
-        raise _Invalid(f"expected a JSON object, got {_kind(obj)}")
-    return obj
-
-
-def _shape(obj: _Obj) -> str:
+def _shape(obj: JsonObject) -> str:
     shapes = [s for s, keys in _SHAPE_KEYS.items() if any(k in obj for k in keys)]
     if not shapes:
         found = ", ".join(shown(k) for k in list(obj)[:8]) or "none"
-        raise _Invalid(
+        raise LineError(
             "no recognised input shape: expected 'prompt' with 'responses', 'response', "
             f"or 'chosen' and 'rejected' (found keys: {found})"
         )
     if len(shapes) > 1:
         keys = ", ".join(repr(k) for s in shapes for k in _SHAPE_KEYS[s] if k in obj)
-        raise _Invalid(f"mixes input shapes ({keys}); use one of them")
+        raise LineError(f"mixes input shapes ({keys}); use one of them")
     if shapes == ["pair"]:
         missing = [k for k in _SHAPE_KEYS["pair"] if k not in obj]
         if missing:
-            raise _Invalid(f"preference pair is missing {missing[0]!r}")
+            raise LineError(f"preference pair is missing {missing[0]!r}")
         if _is_chat_pair(obj):
             return "pair"  # its prompt may be in the messages
     if "prompt" not in obj:
-        raise _Invalid("missing 'prompt'")
+        raise LineError("missing 'prompt'")
     return shapes[0]
 
 
@@ -240,31 +180,31 @@ def _prompt(value: object, history: Sequence[_Turn] = ()) -> str:
     elif value is None and history:
         turns = []
     else:
-        raise _Invalid(f"'prompt' must be a string or a list of chat messages, not {_kind(value)}")
+        raise LineError(f"'prompt' must be a string or a list of chat messages, not {kind(value)}")
     turns += history
     if len(turns) == 1 and turns[0][0] == "user":
         text = turns[0][1]
     else:
         text = "\n\n".join(f"{role}: {content}" for role, content in turns)
     if not text.strip():
-        raise _Invalid("'prompt' is empty")
+        raise LineError("'prompt' is empty")
     return text
 
 
 def _messages(messages: list[object], what: str) -> list[_Turn]:
     """The (role, content) turns of a list of chat messages; `what` names the list."""
     if not messages:
-        raise _Invalid(f"{what!r} is an empty list of chat messages")
+        raise LineError(f"{what!r} is an empty list of chat messages")
     turns: list[_Turn] = []
     for i, message in enumerate(messages, start=1):
         if not isinstance(message, dict):
-            raise _Invalid(f"{what} message {i} must be an object, not {_kind(message)}")
+            raise LineError(f"{what} message {i} must be an object, not {kind(message)}")
         for key in ("role", "content"):
             if key not in message:
-                raise _Invalid(f"{what} message {i} has no {key!r}")
+                raise LineError(f"{what} message {i} has no {key!r}")
             if not isinstance(message[key], str):
-                raise _Invalid(
-                    f"{what} message {i} {key!r} must be a string, not {_kind(message[key])}"
+                raise LineError(
+                    f"{what} message {i} {key!r} must be a string, not {kind(message[key])}"
                 )
         turns.append((message["role"], message["content"]))
     return turns
@@ -276,13 +216,13 @@ def _grouped(value: object) -> dict[str, str]:
     elif isinstance(value, list):
         pairs = [_entry(entry, i) for i, entry in enumerate(value, start=1)]
     else:
-        raise _Invalid(f"'responses' must be an object or a list, not {_kind(value)}")
+        raise LineError(f"'responses' must be an object or a list, not {kind(value)}")
     if not pairs:
-        raise _Invalid("'responses' is empty")
+        raise LineError("'responses' is empty")
     responses: dict[str, str] = {}
     for name, text in pairs:
         if name in responses:
-            raise _Invalid(f"duplicate response name {shown(name)}")
+            raise LineError(f"duplicate response name {shown(name)}")
         responses[name] = _text(text, f"response {shown(name)}")
     return responses
 
@@ -295,54 +235,54 @@ def _entry(entry: object, index: int) -> tuple[str, object]:
     text_key = next((k for k in _TEXT_KEYS if k in entry), None)
     if text_key is None:
         keys = ", ".join(repr(k) for k in _TEXT_KEYS)
-        raise _Invalid(f"response {index} has no text (expected one of {keys})")
+        raise LineError(f"response {index} has no text (expected one of {keys})")
     return _name(entry, f"response {index} ") or default, entry[text_key]
 
 
-def _pair(obj: _Obj) -> tuple[str, dict[str, str]]:
+def _pair(obj: JsonObject) -> tuple[str, dict[str, str]]:
     """The prompt and the `chosen` and `rejected` responses of a preference pair."""
     if _is_chat_pair(obj):
         return _chat_pair(obj)
     return _prompt(obj["prompt"]), {key: _text(obj[key], repr(key)) for key in _SHAPE_KEYS["pair"]}
 
 
-def _is_chat_pair(obj: _Obj) -> bool:
+def _is_chat_pair(obj: JsonObject) -> bool:
     return any(isinstance(obj.get(key), list) for key in _SHAPE_KEYS["pair"])
 
 
-def _chat_pair(obj: _Obj) -> tuple[str, dict[str, str]]:
+def _chat_pair(obj: JsonObject) -> tuple[str, dict[str, str]]:
     """TRL's conversational pair: each side's final assistant message is the response judged,
     and the messages before it, which both sides share, continue the prompt."""
     sides: dict[str, list[_Turn]] = {}
     for key in _SHAPE_KEYS["pair"]:
         value = obj[key]
         if not isinstance(value, list):
-            raise _Invalid(f"{key!r} must be a list of chat messages like the other side")
+            raise LineError(f"{key!r} must be a list of chat messages like the other side")
         sides[key] = _messages(value, key)
         role = sides[key][-1][0]
         if role != "assistant":
-            raise _Invalid(
+            raise LineError(
                 f"the last message of {key!r} must be the assistant's, not {shown(role)}"
             )
     chosen, rejected = sides.values()
     if chosen[:-1] != rejected[:-1]:
-        raise _Invalid(
+        raise LineError(
             "'chosen' and 'rejected' differ before their last message; only the final "
             "assistant message may differ"
         )
     history = chosen[:-1]
     if obj.get("prompt") is None and not history:
-        raise _Invalid("missing 'prompt', and no messages come before the responses")
+        raise LineError("missing 'prompt', and no messages come before the responses")
     return _prompt(obj.get("prompt"), history), {key: turns[-1][1] for key, turns in sides.items()}
 
 
 def _text(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise _Invalid(f"{what} must be a string, not {_kind(value)}")
+        raise LineError(f"{what} must be a string, not {kind(value)}")
     return value
 
 
-def _name(obj: _Obj, label: str = "") -> str | None:
+def _name(obj: JsonObject, label: str = "") -> str | None:
     """The explicit response name in `name` (or `model`), or None when there is none."""
     key = next((k for k in _NAME_KEYS if obj.get(k) is not None), None)
     return None if key is None else _checked_name(obj[key], f"{label}{key!r}")
@@ -350,31 +290,31 @@ def _name(obj: _Obj, label: str = "") -> str | None:
 
 def _checked_name(name: object, what: str) -> str:
     if not isinstance(name, str):
-        raise _Invalid(f"{what} must be a string, not {_kind(name)}")
+        raise LineError(f"{what} must be a string, not {kind(name)}")
     if not name.strip():
-        raise _Invalid(f"{what} is empty")
+        raise LineError(f"{what} is empty")
     return name
 
 
-def _id(obj: _Obj, key: str) -> str | None:
+def _id(obj: JsonObject, key: str) -> str | None:
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _Invalid(f"{key!r} must be a string or an integer, not {_kind(value)}")
+        raise LineError(f"{key!r} must be a string or an integer, not {kind(value)}")
     if isinstance(value, str) and not value.strip():
-        raise _Invalid(f"{key!r} is empty")
+        raise LineError(f"{key!r} is empty")
     return str(value)
 
 
-def _optional_text(obj: _Obj, key: str) -> str | None:
+def _optional_text(obj: JsonObject, key: str) -> str | None:
     value = obj.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise _Invalid(f"{key!r} must be a string, not {_kind(value)}")
+        raise LineError(f"{key!r} must be a string, not {kind(value)}")
     if not value.strip():
-        raise _Invalid(f"{key!r} is empty")
+        raise LineError(f"{key!r} is empty")
     return value
 
 
@@ -382,24 +322,11 @@ def _principle(text: str | None) -> Principle | None:
     return Principle(name="item", text=text, source="item") if text is not None else None
 
 
-def _kind(value: object) -> str:
-    """The JSON name of a value's type, for messages."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "an object"
-
-
 _OUTPUT_PROMPT_KEYS = ("prompt", "instruction")  # instruction: AlpacaEval's model_outputs
 _OUTPUT_ANSWER_KEYS = ("response", "output", "completion")
 
 
-def system_output(obj: _Obj) -> tuple[str | None, str, str]:
+def system_output(obj: JsonObject) -> tuple[str | None, str, str]:
     """(id, prompt text, answer) of one row of a system's outputs, as `compare` reads them:
     ``{"id"?, "prompt" | "instruction", "response" | "output" | "completion"}``, the prompt
     text or chat messages as in the module docstring; ValueError says what is wrong."""
@@ -409,8 +336,8 @@ def system_output(obj: _Obj) -> tuple[str | None, str, str]:
         if prompt_key is None or answer_key is None:
             wanted = _OUTPUT_PROMPT_KEYS if prompt_key is None else _OUTPUT_ANSWER_KEYS
             found = ", ".join(shown(k) for k in list(obj)[:8]) or "none"
-            raise _Invalid(f"expected {' or '.join(map(repr, wanted))} (found keys: {found})")
+            raise LineError(f"expected {' or '.join(map(repr, wanted))} (found keys: {found})")
         answer = _text(obj[answer_key], repr(answer_key))
         return _id(obj, "id"), _prompt(obj[prompt_key]), answer
-    except _Invalid as exc:
+    except LineError as exc:
         raise ValueError(str(exc)) from None

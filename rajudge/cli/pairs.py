@@ -12,9 +12,9 @@ import typer
 from rajudge.cli.console import print_error, stderr
 from rajudge.cli.errors import EXIT_ITEMS_FAILED
 from rajudge.errors import InputError, UsageError
+from rajudge.jsonl import input_lines, json_objects
 from rajudge.output.pairs import DEFAULT_MIN_MARGIN, Pairing
 from rajudge.output.parse import Record, parse_record
-from rajudge.read import input_lines, json_objects
 
 
 def pairs(

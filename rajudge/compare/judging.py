@@ -18,10 +18,10 @@ from typing import Any
 from rajudge.compare.outcomes import PromptVerdicts
 from rajudge.engine.base import Backend
 from rajudge.errors import InputError
+from rajudge.jsonl import input_lines, json_objects
 from rajudge.output.files import NO_OUTPUT
 from rajudge.output.judged import prompt_verdicts
 from rajudge.output.schema import result_record
-from rajudge.read import input_lines, json_objects
 from rajudge.records import Item, ItemResult, Principle
 from rajudge.run.cache import Fingerprint, ResultCache
 from rajudge.run.core import Tally, score_file

@@ -30,7 +30,8 @@ from typing import Literal
 import orjson
 
 from rajudge.errors import InputError, UsageError, shown
-from rajudge.read import input_lines, json_objects, read_items, system_output
+from rajudge.jsonl import input_lines, json_objects
+from rajudge.read import read_items, system_output
 from rajudge.records import Item
 
 OnMissing = Literal["error", "skip"]

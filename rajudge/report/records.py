@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from rajudge.errors import InputError
+from rajudge.jsonl import input_lines, json_objects
 from rajudge.output.parse import RecordJudgment, RecordScore, parse_record
-from rajudge.read import input_lines, json_objects
 
 Obj = dict[str, Any]
 
