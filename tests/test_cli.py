@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_process import run_rajudge
 
 FAST = ["--ctx", "2048", "--rationale-tokens", "8"]
 RAJUDGE = Path(sys.executable).with_name("rajudge")
@@ -22,7 +22,6 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def run(tmp_path: Path) -> Run:
     """Run `python -m rajudge ARGS` in tmp_path with isolated user directories."""
     base = {
-        **os.environ,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "COLUMNS": "100",
@@ -31,15 +30,7 @@ def run(tmp_path: Path) -> Run:
     def invoke(
         *args: str, stdin: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "rajudge", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**base, **(env or {})},
-            timeout=300,
-        )
+        return run_rajudge(*args, cwd=tmp_path, stdin=stdin, env={**base, **(env or {})})
 
     return invoke
 

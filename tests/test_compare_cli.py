@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import own_folders, run_rajudge
 from test_cli import FAST, write_lines
-from test_resume import isolated
 
 QUESTIONS = [
     ("What is 2 + 2?", "4", "The answer is four, because two plus two makes four."),
@@ -35,14 +34,8 @@ def system_files(folder: Path, count: int = 3) -> tuple[str, str]:
 
 def compare(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`rajudge compare ARGS` run in `folder`, with its own config, data and cache folders."""
-    return subprocess.run(
-        [sys.executable, "-m", "rajudge", "compare", *args],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env={**isolated(folder), "COLUMNS": "100"},
-        timeout=600,
-    )
+    env = {**own_folders(folder), "COLUMNS": "100"}
+    return run_rajudge("compare", *args, cwd=folder, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,13 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 import orjson
 import pytest
+from cli_process import run_rajudge
 
 from rajudge.errors import InputError, UsageError
 from rajudge.report import (
@@ -196,19 +196,14 @@ def test_the_page_embeds_the_comparison_as_data(folder: Path) -> None:
     assert embedded["comparison"]["figure"].startswith("<svg")
 
 
-def rajudge(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "rajudge", "report", *args],
-        capture_output=True,
-        cwd=cwd,
-        timeout=120,
-    )
+def rajudge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run_rajudge("report", *args, cwd=cwd, timeout=120)
 
 
 def test_cli_reports_a_comparison_folder(folder: Path) -> None:
     done = rajudge("out", "-o", "report.html", cwd=folder.parent)
     assert done.returncode == 0, done.stderr
-    assert done.stderr.decode().strip() == "report: 3 systems, 5 prompts -> report.html"
+    assert done.stderr.strip() == "report: 3 systems, 5 prompts -> report.html"
     page = (folder.parent / "report.html").read_text()
     assert '"comparison":{"summary":{"baseline":"base"' in page
 
@@ -219,7 +214,7 @@ def test_cli_shows_the_rest_when_a_judged_line_is_bad(folder: Path) -> None:
     (folder / "judged.jsonl").write_text("\n".join(lines) + "\n")
     done = rajudge("out/summary.json", "-o", "report.html", cwd=folder.parent)
     assert done.returncode == 1
-    errors = done.stderr.decode().splitlines()
+    errors = done.stderr.splitlines()
     assert len(errors) == 2 and errors[0].startswith("error: out/judged.jsonl:3: ")
     assert errors[1] == "report: 3 systems, 4 prompts -> report.html"
     assert '"skipped":1' in (folder.parent / "report.html").read_text()
@@ -231,7 +226,7 @@ def test_cli_a_wrong_summary_is_one_line(folder: Path) -> None:
     (folder / "summary.json").write_text(json.dumps(wrong))
     done = rajudge("out", "-o", "report.html", cwd=folder.parent)
     assert done.returncode != 0
-    assert done.stderr.decode().splitlines() == [
+    assert done.stderr.splitlines() == [
         "error: out/summary.json: system 1: 'mean_length' is missing or not what rajudge "
         "compare writes"
     ]

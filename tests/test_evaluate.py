@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import xml.etree.ElementTree as ElementTree
 from itertools import islice
 from pathlib import Path
 
 import pytest
+from cli_process import run_rajudge
 
 from rajudge.engine.llama import LlamaBackend
 from rajudge.errors import InputError
@@ -178,14 +177,7 @@ def two_pairs(tmp_path: Path, test_data: Path) -> Path:
 
 def rajudge_eval(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`rajudge eval pairs.jsonl ARGS` in `folder`, its output piped, COLUMNS=80."""
-    return subprocess.run(
-        [sys.executable, "-m", "rajudge", "eval", "pairs.jsonl", *args],
-        capture_output=True,
-        text=True,
-        cwd=folder,
-        env={**os.environ, "COLUMNS": "80"},
-        timeout=600,
-    )
+    return run_rajudge("eval", "pairs.jsonl", *args, cwd=folder, env={"COLUMNS": "80"}, timeout=600)
 
 
 def test_eval_command_writes_report_predictions_and_picture(two_pairs: Path) -> None:

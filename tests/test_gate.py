@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_rajudge
 from judged_records import record
 
 from rajudge.cli.errors import EXIT_BELOW_THRESHOLD
@@ -48,8 +47,7 @@ def test_a_threshold_must_be_a_number(value: float) -> None:
 
 
 def score(*args: str, cwd: Path) -> tuple[int, str]:
-    command = [sys.executable, "-m", "rajudge", "score", "in.jsonl", *FAST, *args]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300)
+    done = run_rajudge("score", "in.jsonl", *FAST, *args, cwd=cwd)
     assert "Traceback" not in done.stderr
     return done.returncode, done.stderr.splitlines()[-1]
 

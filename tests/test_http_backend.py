@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import run_rajudge
 from serve_client import call
 
 from rajudge import Judge
@@ -123,16 +123,7 @@ def llama_server(demo_model: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def rajudge(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "RAJUDGE_API_KEY")}
-    env["COLUMNS"] = "400"  # one error per line, unwrapped
-    return subprocess.run(
-        [sys.executable, "-m", "rajudge", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+    return run_rajudge(*args, cwd=cwd, env={"COLUMNS": "400"})  # one error per line, unwrapped
 
 
 def test_score_through_a_real_server_agrees_with_the_local_engine(

@@ -9,23 +9,17 @@ import shlex
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from cli_process import RAJUDGE, own_folders, run_rajudge
 
 FAST = ["--ctx", "2048", "--rationale-tokens", "4", "--threads", "1"]
 ROWS = [
     {"id": f"c{n}", "prompt": f"Spell {n} in words.", "responses": {"a": f"{n}", "b": "No."}}
     for n in range(8)
 ]
-
-
-def isolated(folder: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAJUDGE_")}
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        env[var] = str(folder / var.lower())
-    return env
 
 
 def start(folder: Path, *args: str) -> subprocess.Popen[str]:
@@ -36,13 +30,13 @@ def start(folder: Path, *args: str) -> subprocess.Popen[str]:
     """
     (folder / "in.jsonl").write_text("".join(json.dumps(row) + "\n" for row in ROWS))
     return subprocess.Popen(
-        [sys.executable, "-m", "rajudge", "score", "in.jsonl", "-p", "concise", *FAST, *args],
+        [*RAJUDGE, "score", "in.jsonl", "-p", "concise", *FAST, *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=folder,
-        env=isolated(folder),
+        env={**os.environ, **own_folders(folder)},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
@@ -88,14 +82,7 @@ def test_ctrl_c_keeps_whole_records_and_prints_the_command_that_continues(tmp_pa
     assert program == "rajudge"
     assert args == ["score", "in.jsonl", "-p", "concise", *FAST, "-o", "out.jsonl", "--resume"]
 
-    resumed = subprocess.run(
-        [sys.executable, "-m", "rajudge", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=isolated(tmp_path),
-        timeout=600,
-    )
+    resumed = run_rajudge(*args, cwd=tmp_path, env=own_folders(tmp_path), timeout=600)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{count} item(s) already there, {len(ROWS) - count} to judge" in " ".join(
         resumed.stderr.split()
@@ -124,13 +111,13 @@ def test_ctrl_c_before_judging_exits_130_quietly(tmp_path: Path) -> None:
     Typer before 0.13 printed "Aborted!" and exited 1; pyproject's floor keeps those out.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "rajudge", "score", "-", "-p", "concise"],
+        [*RAJUDGE, "score", "-", "-p", "concise"],
         stdin=subprocess.PIPE,  # held open and never written: rajudge waits on it
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
-        env=isolated(tmp_path),
+        env={**os.environ, **own_folders(tmp_path)},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     wchan = Path(f"/proc/{process.pid}/wchan")

@@ -7,14 +7,13 @@ judge's instructions. llama.cpp's own log stays out of sight unless RAJUDGE_DEBU
 
 from __future__ import annotations
 
-import os
 import struct
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_process import run_rajudge
 from test_gguf import F32_T, STRING, U32, gguf_bytes
 
 EXIT_USAGE, EXIT_MODEL = 2, 3
@@ -27,25 +26,10 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 def run(tmp_path: Path) -> Run:
     """`python -m rajudge score in.jsonl -p concise ARGS` in tmp_path, user dirs isolated."""
     (tmp_path / "in.jsonl").write_text(ITEM)
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-    for name in ("RAJUDGE_MODEL", "RAJUDGE_CONFIG", "RAJUDGE_MODELS_DIR", "RAJUDGE_DEBUG"):
-        env.pop(name, None)
 
     def invoke(*args: str, debug: bool = False) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "rajudge", "score", "in.jsonl", "-p", "concise", *args]
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env={**env, "RAJUDGE_DEBUG": "1"} if debug else env,
-            timeout=300,
-        )
+        env = {"RAJUDGE_DEBUG": "1"} if debug else None
+        return run_rajudge("score", "in.jsonl", "-p", "concise", *args, cwd=tmp_path, env=env)
 
     return invoke
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import random
 import re
 import signal
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_process import own_folders, run_rajudge
 from judged_records import record as score_record
 
 from rajudge.errors import UsageError
@@ -197,22 +197,8 @@ def test_resumed_jsonl_is_appended_to_in_place_unless_something_must_go(tmp_path
 # --- the command ------------------------------------------------------------------------------
 
 
-def rajudge(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rajudge", "score", *args]
-
-
-def isolated(folder: Path) -> dict[str, str]:
-    """The environment of a run in `folder`: its own config, data and cache directories."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAJUDGE_")}
-    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        env[var] = str(folder / var.lower())
-    return env
-
-
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        rajudge(*args), capture_output=True, text=True, cwd=cwd, env=isolated(cwd), timeout=600
-    )
+    return run_rajudge("score", *args, cwd=cwd, env=own_folders(cwd), timeout=600)
 
 
 def read_records(path: Path) -> list[dict]:
