@@ -3,7 +3,7 @@
 Workload L of `python -m bench` runs `measure` once per round. Alone, for one measurement that
 leaves bench/RESULTS.md as it is (every call also gets a cold call and a floor by default):
 
-    python -m bench.latency [-m MODEL] [--calls 20] [--sample N] [--out bench/latency/NAME.json]
+    python -m bench.latency [-m MODEL] [--calls 20] [--sample N] [--out FILE.json]
 
 Each call judges a different LLMBar pair (seeded, from ../shared/datasets/llmbar.jsonl) under
 one library principle, `--rationale-tokens 0`, so no call is answered by the result cache and

@@ -186,14 +186,18 @@ def _latency(record: Json, latency: Json) -> str:
     seed, principle = record[LATENCY_KEY]["seed"], record[LATENCY_KEY]["principle"]
     failed = f" ({latency['failed']} failed)" if latency["failed"] else ""
     head = (
-        "| rounds | cold s | warm s | floor s | own tokens | warm / floor | cold / warm "
-        f"| {calls}-call loop s | one batch s | loop / batch |\n" + "|---" * 10 + "|\n"
+        f"| rounds | cold s | warm s | floor s | own tokens | warm / floor | cold / warm "
+        f"| warm s, all {calls} calls | {calls}-call loop s | one batch s | loop / batch |\n"
+        + "|---" * 11
+        + "|\n"
     )
     row = (
         f"| {latency['rounds']}{failed} | {_num(latency.get('cold_median_s'), 2)} "
-        f"| {_num(latency['warm_median_s'], 2)} | {_num(latency.get('floor_median_s'), 2)} "
-        f"| {_num(latency['own_tokens_median'], 0)} | {_times(latency, 'warm_over_floor')} "
-        f"| {_times(latency, 'cold_over_warm')} | {_num(latency['loop_s'])} "
+        f"| {_num(latency.get('warm_sample_median_s'), 2)} "
+        f"| {_num(latency.get('floor_median_s'), 2)} "
+        f"| {_num(latency.get('own_tokens_sample_median'), 0)} "
+        f"| {_times(latency, 'warm_over_floor')} | {_times(latency, 'cold_over_warm')} "
+        f"| {_num(latency['warm_median_s'], 2)} | {_num(latency['loop_s'])} "
         f"| {_num(latency['batch_s'])} | {_times(latency, 'loop_over_batch')} |\n"
     )
     return f"""### One-shot latency
@@ -208,9 +212,10 @@ one `rajudge score FILE` of the same {calls} items (warm states, result cache em
 **Cold**: the first {sample} calls again, each in an empty cache folder (the whole prompt
 computed). **Floor**: for those {sample} calls, a fresh Python process that loads the model
 with llama-cpp-python and evaluates the call's own prompt tokens (the warm call's prompt tokens
-minus those it restored), nothing more: what any fresh process pays at least. Seconds and own
-tokens are medians over a round's calls; warm / floor and cold / warm are medians of per-call
-ratios over the first {sample} calls; each column is the median over rounds.
+minus those it restored), nothing more: what any fresh process pays at least. Cold, warm,
+floor and own tokens are medians over those {sample} calls, and warm / floor and cold / warm
+medians of their per-call ratios; then the warm median over all {calls} calls, the loop and the
+batch. Each column is the median over rounds.
 
 {head}{row}"""
 

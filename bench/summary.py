@@ -146,6 +146,8 @@ def latency_round(run: Json) -> Json:
     if cold:
         found["cold_median_s"] = median(cold)
         found["floor_median_s"] = median(floor)
+        found["warm_sample_median_s"] = median(warm[: len(cold)])
+        found["own_tokens_sample_median"] = median(run["own_tokens"][: len(cold)])
         found["warm_over_floor"] = median(w / f for w, f in zip(warm, floor, strict=False))
         found["cold_over_warm"] = median(c / w for c, w in zip(cold, warm, strict=False))
     return found
