@@ -51,7 +51,7 @@ class EngineSettings:
     reasoning_budget: int = 384  # most tokens of thinking in reasoning mode
     rationale_tokens: int = 48  # most tokens of the short rationale in fast mode
     parallel: int = 4  # judgments decoded together in one batch, each in its own KV stream:
-    # a CPU pass of a few tokens costs little more than a pass of one (bench/RESULTS.md)
+    # a CPU pass of four tokens costs about twice a pass of one, not four times (bench/RESULTS.md)
     permutations: int = 1  # presentation orders averaged into each verdict (scoring.combine)
 
 
