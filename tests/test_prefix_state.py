@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import warnings
@@ -68,12 +69,29 @@ def store(tmp_path: Path) -> PrefixStates:
     return PrefixStates(tmp_path / "states", 1 << 30)
 
 
-def test_a_restored_state_judges_exactly_as_a_cold_start(
-    demo_model: Path, store: PrefixStates
-) -> None:
+@pytest.fixture(scope="module")
+def cold_run(
+    demo_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[Judgment]]:
+    """JOBS judged once from nothing: the states it saved, and its verdicts."""
+    store = PrefixStates(tmp_path_factory.mktemp("cold") / "states", 1 << 30)
     cold = judged(demo_model, store)
     assert (store.saved, store.loaded) == (2, 0)  # template + instructions, then the principle
     assert cold[0].timings.reused_tokens == 0
+    return store.folder, cold
+
+
+@pytest.fixture
+def saved(cold_run: tuple[Path, list[Judgment]], store: PrefixStates) -> list[Judgment]:
+    """`store` holding the cold run's states (a copy of its own); the cold run's verdicts."""
+    shutil.copytree(cold_run[0], store.folder)
+    return cold_run[1]
+
+
+def test_a_restored_state_judges_exactly_as_a_cold_start(
+    demo_model: Path, store: PrefixStates, saved: list[Judgment]
+) -> None:
+    cold = saved
     again = PrefixStates(store.folder, store.cap)  # another process's view of the folder
     warm = judged(demo_model, again)
     assert (again.saved, again.loaded) == (0, 1)  # the longest prefix, restored once
@@ -113,11 +131,12 @@ def test_a_new_process_restores_the_state_and_scores_the_same(run_cli: RunCli) -
 def test_a_damaged_or_foreign_file_is_ignored_and_written_again(
     demo_model: Path,
     store: PrefixStates,
+    saved: list[Judgment],
     damage: str,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    cold = judged(demo_model, store)
+    cold = saved
     for path in state_files(store.folder):
         data = path.read_bytes()
         if damage == "truncated":
@@ -153,11 +172,11 @@ def test_a_file_names_its_engine_and_tokens(store: PrefixStates) -> None:
 
 @pytest.mark.parametrize("change", [{"batch": 256}, {"parallel": 1}])
 def test_other_context_settings_make_another_state(
-    demo_model: Path, store: PrefixStates, change: dict[str, int]
+    demo_model: Path, store: PrefixStates, saved: list[Judgment], change: dict[str, int]
 ) -> None:
     """Another n_batch may compute other numbers; llama.cpp refuses a state made with another
     number of KV streams (--parallel): each gets states of its own, never a refused one."""
-    cold = judged(demo_model, store)
+    cold = saved
     other = PrefixStates(store.folder, store.cap)
     assert verdicts(judged(demo_model, other, dataclasses.replace(SETTINGS, **change))) == verdicts(
         cold
