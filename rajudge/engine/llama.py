@@ -2,8 +2,9 @@
 
 Per judgment: render the model's chat template around the RewardAnything messages, reuse the
 prefix already in the KV cache, optionally think within a token budget, then decode the answer
-skeleton (rajudge.judging.scoring) reading the score-token probabilities at each slot. Up to
-`parallel` judgments run together, one sequence each (rajudge.engine.sequences).
+skeleton (rajudge.judging.scoring; rajudge.engine.answer walks it) reading the score-token
+probabilities at each slot. Up to `parallel` judgments run together, one sequence each
+(rajudge.engine.sequences).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from rajudge.engine.answer import Work, decode_scores
 from rajudge.engine.base import Backend, Job, readable_rationale
 from rajudge.engine.chat import THINK_CLOSE
 from rajudge.engine.free_text import FreeText, generate
@@ -36,7 +37,7 @@ from rajudge.errors import (
 )
 from rajudge.interrupts import interrupts_held
 from rajudge.judging.protocol import judge_messages, masked_order, user_message_start
-from rajudge.judging.scoring import ScoreSkeleton, distribution, plan_skeleton, rank
+from rajudge.judging.scoring import ScoreSkeleton, plan_skeleton, rank
 from rajudge.models.gguf import read_metadata
 from rajudge.records import Item, Judgment, Principle, Timings
 from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, default_threads
@@ -44,23 +45,6 @@ from rajudge.settings import DEFAULT_MAX_CTX, EngineSettings, check_settings, de
 _RATIONALE_TAIL = ',\n  "rationale": "'
 _FIRST_CELLS = 1024  # KV cells per sequence until an item needs more
 _DEBUG_ENV = "RAJUDGE_DEBUG"  # also shows llama.cpp's own log
-
-
-@dataclass
-class _Work:
-    """A job on its way through a batch: its prompt, its answer plan, what it has produced."""
-
-    job: Job
-    order: list[str]
-    prompt: list[int]
-    skeleton: ScoreSkeleton
-    cells: int  # KV cells it needs beyond the shared prefix, answer and free text included
-    rng: np.random.Generator
-    stages: tuple[int, ...]  # lengths of the prompt's prefixes that every item shares (_stages)
-    seq: int = 0
-    rationale: str = ""
-    generated: int = 0
-    dists: list[tuple[float, ...]] = field(default_factory=list)
 
 
 class LlamaBackend(Backend):
@@ -122,9 +106,8 @@ class LlamaBackend(Backend):
             raise ModelError(load_failure(path, errors)) from exc
         self._skeletons: dict[tuple[int, str], ScoreSkeleton] = {}
         self._starts: dict[tuple[str, bool], list[int]] = {}
-        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
         self._saved: SavedPrefixes | None = None  # a recurrent state is not a KV prefix
-        if states is not None and not recurrent:
+        if states is not None and not self._recurrent:
             params, gpu = self._llm.context_params, settings.n_gpu_layers  # as _sequences set
             self._saved = SavedPrefixes(states, engine_key(llama_cpp, path, params, n_ctx, gpu))
         try:
@@ -149,7 +132,7 @@ class LlamaBackend(Backend):
         fit the context fails alone. Scores do not depend on how jobs are batched.
         """
         outcomes: list[Judgment | InputError | None] = [None] * len(jobs)
-        batch: list[tuple[int, _Work]] = []
+        batch: list[tuple[int, Work]] = []
         for index, job in enumerate(jobs):
             try:
                 batch.append((index, self._prepare(job)))
@@ -180,7 +163,7 @@ class LlamaBackend(Backend):
             self._seqs.close()
         self._llm.close()
 
-    def _prepare(self, job: Job) -> _Work:
+    def _prepare(self, job: Job) -> Work:
         settings = self.settings
         item = job.item
         order = list(job.order) if job.order is not None else masked_order(item, settings.seed)
@@ -192,7 +175,7 @@ class LlamaBackend(Backend):
             raise ContextOverflowError(item.where or item.id, needed, self.n_ctx)
         rng = np.random.default_rng([settings.seed, zlib.crc32(item.id.encode())])
         stages = self._stages(prompt, system, job.principle.text)
-        return _Work(job, order, prompt, skeleton, needed, rng, stages)
+        return Work(job, order, prompt, skeleton, needed, rng, stages)
 
     def _stages(self, prompt: list[int], system: str, principle: str) -> tuple[int, ...]:
         """Where the prefixes that items share end in `prompt`: after the template and the
@@ -232,10 +215,14 @@ class LlamaBackend(Backend):
         return settings.rationale_tokens
 
     @property
+    def _recurrent(self) -> bool:
+        """A recurrent (or hybrid) model keeps one state, not KV cells per token."""
+        return bool(self._llm._is_recurrent or self._llm._is_hybrid)
+
+    @property
     def _count(self) -> int:
         """Judgments per batch: recurrent models keep one state, so they judge one at a time."""
-        recurrent = self._llm._is_recurrent or self._llm._is_hybrid
-        return 1 if recurrent else self.settings.parallel
+        return 1 if self._recurrent else self.settings.parallel
 
     def _sequences(self, cells: int, count: int) -> Sequences:
         """A context with `count` judgment streams beside the trunk, each holding `cells` tokens
@@ -254,7 +241,7 @@ class LlamaBackend(Backend):
         return Sequences(self._llama_cpp, self._llm._model, params, count, size, self._n_vocab)
 
     def _finish(
-        self, batch: Sequence[tuple[int, _Work]], outcomes: list[Judgment | InputError | None]
+        self, batch: Sequence[tuple[int, Work]], outcomes: list[Judgment | InputError | None]
     ) -> None:
         started = time.perf_counter()
         works = [work for _, work in batch]
@@ -285,7 +272,7 @@ class LlamaBackend(Backend):
                 ),
             )
 
-    def _run(self, works: Sequence[_Work]) -> list[int]:
+    def _run(self, works: Sequence[Work]) -> list[int]:
         """Decode a batch: shared prefix, each prompt's tail, thinking, scores, rationale.
 
         The answer's opening (the skeleton up to the first score) rides in the same pass as
@@ -309,7 +296,7 @@ class LlamaBackend(Backend):
                 work.generated += thought.tokens + len(ours)
                 feeds[work.seq] = ours + list(work.skeleton.forced[0])
             logits = seqs.feed(feeds)
-        tails = self._decode_scores(works, logits)
+        tails = decode_scores(self._seqs, works, logits)
         for work in works:
             work.generated += work.skeleton.length - len(tails[work.seq])
         if self._explains:
@@ -321,13 +308,13 @@ class LlamaBackend(Backend):
         return reused
 
     def _open(
-        self, works: Sequence[_Work], tokens: Sequence[list[int]]
+        self, works: Sequence[Work], tokens: Sequence[list[int]]
     ) -> tuple[list[int], dict[int, np.ndarray]]:
         """Give each work a sequence holding its `tokens`: the prompt reused, and the logits
         after the last token. A batch shares its common prefix in the trunk, computed once; a
         batch of one runs in the trunk itself."""
         seqs = self._seqs
-        if self._llm._is_recurrent or self._llm._is_hybrid:
+        if self._recurrent:
             seqs.reset()  # a recurrent state cannot be cut back to a shared prefix
         if len(works) == 1:
             works[0].seq = 0  # the trunk
@@ -362,32 +349,9 @@ class LlamaBackend(Backend):
             self._skeletons[key] = plan_skeleton(tokenize, count, tail)
         return self._skeletons[key]
 
-    def _decode_scores(
-        self, works: Sequence[_Work], logits: dict[int, np.ndarray]
-    ) -> dict[int, list[int]]:
-        """Walk each answer skeleton from its first slot (`logits`: after the opening), a
-        score at each slot, the forced tokens between two slots in one pass.
-
-        Fills each work's score distributions (presentation order) and returns, per sequence,
-        the tokens after its last slot, which are not yet decoded.
-        """
-        pending: dict[int, list[int]] = {w.seq: [] for w in works}  # the opening: fed already
-        for slot in range(max(len(w.skeleton.choices) for w in works)):
-            active = [w for w in works if slot < len(w.skeleton.choices)]
-            feeds = {w.seq: pending[w.seq] for w in active if pending[w.seq]}
-            if feeds:
-                logits.update(self._seqs.feed(feeds))
-            for work in active:
-                choices = work.skeleton.choices[slot]
-                dist = distribution(logits[work.seq][list(choices)].tolist())
-                work.dists.append(dist)
-                chosen = choices[int(np.argmax(dist))]
-                pending[work.seq] = [chosen, *work.skeleton.forced[slot + 1]]
-        return pending
-
     def _free_text(
         self,
-        works: Sequence[_Work],
+        works: Sequence[Work],
         logits: dict[int, np.ndarray],
         limit: int,
         stops: tuple[str, ...],
